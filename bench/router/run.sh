@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# Throughput and latency of a tiny Node app: direct, through Slipway's router, and through
+# nginx (upstream keepalive), all on 127.0.0.1 with the same wrk parameters.
+# Prints a markdown table. Needs: node, wrk, nginx; run `npx tsc -p .` first.
+#   WRK_ARGS="-t2 -c50 -d10s"  NGINX_WORKERS=1  bench/router/run.sh
+set -euo pipefail
+
+here="$(cd "$(dirname "$0")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+wrk_args=(${WRK_ARGS:--t2 -c50 -d10s})
+nginx_workers="${NGINX_WORKERS:-1}"
+host="bench.localhost"
+
+for tool in node wrk nginx; do
+  command -v "$tool" >/dev/null || { echo "run.sh: '$tool' is not installed (apt-get install -y $tool)" >&2; exit 1; }
+done
+[[ -f "$root/dist/src/router/index.js" ]] || { echo "run.sh: build first: (cd $root && npx tsc -p .)" >&2; exit 1; }
+
+tmp="$(mktemp -d /tmp/slipway-bench-XXXXXX)"
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  rm -rf "$tmp"
+}
+trap cleanup EXIT INT TERM
+
+# Starts a node script in the background and waits for the port it prints.
+start_node() { # name script args...
+  local name="$1"; shift
+  node "$@" >"$tmp/$name.port" 2>"$tmp/$name.err" &
+  pids+=($!)
+  for _ in $(seq 100); do
+    [[ -s "$tmp/$name.port" ]] && { head -1 "$tmp/$name.port"; return; }
+    sleep 0.05
+  done
+  echo "run.sh: $name did not start: $(cat "$tmp/$name.err")" >&2; exit 1
+}
+
+free_port() { node -e 's=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
+
+backend_port="$(start_node backend "$here/backend.mjs")"
+router_port="$(start_node router "$here/front.mjs" "$backend_port" "$host")"
+
+nginx_port="$(free_port)"
+mkdir -p "$tmp/nginx"
+cat >"$tmp/nginx/nginx.conf" <<CONF
+worker_processes $nginx_workers;
+pid $tmp/nginx/nginx.pid;
+error_log $tmp/nginx/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path $tmp/nginx/body;
+  proxy_temp_path $tmp/nginx/proxy;
+  fastcgi_temp_path $tmp/nginx/fastcgi;
+  uwsgi_temp_path $tmp/nginx/uwsgi;
+  scgi_temp_path $tmp/nginx/scgi;
+  upstream app { server 127.0.0.1:$backend_port; keepalive 256; }
+  server {
+    listen 127.0.0.1:$nginx_port;
+    location / {
+      proxy_pass http://app;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header Host \$host;
+      proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
+      proxy_set_header X-Forwarded-Proto \$scheme;
+    }
+  }
+}
+CONF
+nginx -c "$tmp/nginx/nginx.conf" -e "$tmp/nginx/error.log" -g 'daemon off;' 2>"$tmp/nginx.err" &
+pids+=($!)
+for _ in $(seq 100); do
+  curl -fs -o /dev/null "http://127.0.0.1:$nginx_port/" 2>/dev/null && break
+  sleep 0.05
+done
+
+# Sanity: each path answers 200 before we measure it.
+for url in "http://127.0.0.1:$backend_port/" "http://127.0.0.1:$router_port/" "http://127.0.0.1:$nginx_port/"; do
+  code="$(curl -s -o /dev/null -w '%{http_code}' -H "Host: $host" "$url" || true)"
+  [[ "$code" == 200 ]] || { echo "run.sh: $url answered $code" >&2; exit 1; }
+done
+
+# wrk prints "Requests/sec: N" and a "Latency avg stdev max" line; --latency adds percentiles.
+measure() { # label url
+  local out rps avg p99
+  wrk "${wrk_args[@]}" --latency -H "Host: $host" "$2" >/dev/null 2>&1 || true # warm-up
+  out="$(wrk "${wrk_args[@]}" --latency -H "Host: $host" "$2")"
+  rps="$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")"
+  avg="$(awk '$1 == "Latency" {print $2; exit}' <<<"$out")"
+  p99="$(awk '$1 == "99%" {print $2}' <<<"$out")"
+  errs="$(awk '/Non-2xx|Socket errors/ {sub(/^ +/, ""); printf "%s; ", $0}' <<<"$out")"
+  echo "$1|$rps|$avg|$p99|${errs:-none}"
+}
+
+rows=()
+rows+=("$(measure "node backend, direct" "http://127.0.0.1:$backend_port/")")
+rows+=("$(measure "Slipway router → backend" "http://127.0.0.1:$router_port/")")
+rows+=("$(measure "nginx ($nginx_workers worker) → backend" "http://127.0.0.1:$nginx_port/")")
+
+nginx_rps="$(cut -d'|' -f2 <<<"${rows[2]}")"
+echo "wrk ${wrk_args[*]}, $(nproc) CPUs, $(node --version), $(nginx -v 2>&1 | sed 's/.*: //')"
+echo
+echo "| setup | requests/s | latency avg | latency p99 | vs nginx | errors |"
+echo "| --- | ---: | ---: | ---: | ---: | --- |"
+for row in "${rows[@]}"; do
+  IFS='|' read -r label rps avg p99 errs <<<"$row"
+  ratio="$(awk -v a="$rps" -v b="$nginx_rps" 'BEGIN { if (b > 0) printf "%.2f×", a / b; else print "-" }')"
+  echo "| $label | $rps | $avg | $p99 | $ratio | $errs |"
+done

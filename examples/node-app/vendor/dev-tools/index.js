@@ -1,0 +1,2 @@
+'use strict';
+exports.stamp = () => `built at ${new Date().toISOString()}`;

@@ -1,0 +1,76 @@
+import type { FastifyRequest } from 'fastify';
+import type { Kysely } from 'kysely';
+import type { Database, AppRow } from '../store/schema.js';
+import type { Account, AccountService } from '../auth/accounts.js';
+import type { AppService } from '../apps/apps.js';
+import type { ReleaseService } from '../release/releases.js';
+import type { BuildService } from '../deploy/builds.js';
+import type { SourceService } from '../deploy/sources.js';
+import type { FormationService } from '../runtime/formation.js';
+import type { DynoManager } from '../runtime/dyno-manager.js';
+import type { OneOffRunner } from '../runtime/one-off.js';
+import type { LogHub } from '../logs/log-hub.js';
+import type { OutputStore } from '../logs/output-store.js';
+import type { PublicUrls } from '../core/urls.js';
+import type { SlipwayConfig } from '../config.js';
+import { unauthorized } from '../core/errors.js';
+
+/** The services the HTTP API is a thin shell over. */
+export interface ApiDeps {
+  config: SlipwayConfig;
+  db: Kysely<Database>;
+  urls: PublicUrls;
+  accounts: AccountService;
+  apps: AppService;
+  releases: ReleaseService;
+  builds: BuildService;
+  sources: SourceService;
+  formation: FormationService;
+  dynos: DynoManager;
+  oneOffs: OneOffRunner;
+  logs: LogHub;
+  outputs: OutputStore;
+  /** PEM of the CA that signs Slipway's HTTPS certificate. */
+  caPem: string;
+}
+
+/** The API key of a request: `Authorization: Bearer <key>`, or the password of HTTP Basic. */
+export function apiKeyOf(request: FastifyRequest): string | undefined {
+  const header = request.headers.authorization;
+  if (!header) return undefined;
+  const [scheme, value] = header.split(/\s+/, 2);
+  if (/^bearer$/i.test(scheme)) return value?.trim() || undefined;
+  if (/^basic$/i.test(scheme) && value) {
+    const decoded = Buffer.from(value, 'base64').toString('utf8');
+    const colon = decoded.indexOf(':');
+    return colon >= 0 ? decoded.slice(colon + 1) || undefined : undefined;
+  }
+  return undefined;
+}
+
+const ACCOUNT = Symbol('account');
+
+export async function actorOf(deps: ApiDeps, request: FastifyRequest): Promise<Account> {
+  const cached = (request as unknown as Record<symbol, Account | undefined>)[ACCOUNT];
+  if (cached) return cached;
+  const key = apiKeyOf(request);
+  if (!key) throw unauthorized('No API key was given: send "Authorization: Bearer <key>" (log in with `slipway login`).');
+  const account = await deps.accounts.authenticate(key);
+  if (!account) throw unauthorized('Invalid credentials provided: this API key is wrong or was revoked.');
+  (request as unknown as Record<symbol, Account>)[ACCOUNT] = account;
+  return account;
+}
+
+/** The app named in the URL, after checking the caller may use it. */
+export async function appOf(deps: ApiDeps, request: FastifyRequest): Promise<{ actor: Account; app: AppRow }> {
+  const actor = await actorOf(deps, request);
+  const { app: idOrName } = request.params as { app: string };
+  const app = await deps.apps.resolve(actor, idOrName);
+  return { actor, app };
+}
+
+/** id + email of an account, for nested `user`/`owner` fields. */
+export async function userRef(deps: ApiDeps, accountId: string): Promise<{ id: string; email: string }> {
+  const account = await deps.accounts.getById(accountId);
+  return { id: accountId, email: account?.email ?? 'deleted-account@slipway.local' };
+}

@@ -1,0 +1,44 @@
+import type { Duplex } from 'node:stream';
+import type { OneOffRunner } from '../runtime/one-off.js';
+
+const EOT = 0x04;
+
+/**
+ * The `heroku run` rendezvous protocol on Slipway's TLS port: the client sends
+ * `<secret>\r\n`; we answer with a banner line (which the client discards), start the
+ * one-off dyno, then relay its output to the socket and the socket to its stdin.
+ * Without a TTY the client marks the end of its stdin with EOT (0x04).
+ */
+export async function serveRendezvous(socket: Duplex, firstLine: string, rest: Buffer, oneOffs: OneOffRunner): Promise<void> {
+  const secret = firstLine.trim().replace(/^\//, '').split('?')[0];
+  const proc = await oneOffs.attach(secret);
+  if (!proc) {
+    socket.end('This one-off dyno is unknown or was already attached; run the command again.\r\n');
+    return;
+  }
+  socket.write('rendezvous\r\n');
+  // Give the banner its own TCP segment: the client throws away the first chunk it reads.
+  await new Promise((r) => setTimeout(r, 50));
+
+  const toStdin = (chunk: Buffer) => {
+    const eot = chunk.indexOf(EOT);
+    if (eot === -1) return void proc.stdin.write(chunk);
+    if (eot > 0) proc.stdin.write(chunk.subarray(0, eot));
+    proc.stdin.end();
+  };
+  if (rest.length > 0) toStdin(rest);
+  socket.on('data', (chunk: Buffer) => {
+    if (!proc.stdin.writableEnded) toStdin(chunk);
+  });
+  socket.on('error', () => undefined);
+  socket.on('close', () => {
+    if (!proc.stdin.writableEnded) proc.stdin.end();
+  });
+  proc.stdin.on('error', () => undefined);
+  proc.stdout.on('data', (chunk: Buffer) => socket.write(chunk));
+  proc.stderr.on('data', (chunk: Buffer) => socket.write(chunk));
+  await proc.exited;
+  // Let the last output drain before closing.
+  await new Promise((r) => setImmediate(r));
+  socket.end();
+}

@@ -1,0 +1,95 @@
+import Fastify, { type FastifyInstance, type FastifyServerFactory } from 'fastify';
+import type { ApiDeps } from './context.js';
+import { isPlatformError } from '../core/errors.js';
+import { newId } from '../core/ids.js';
+import { accountRoutes } from './routes/account.js';
+import { appRoutes } from './routes/apps.js';
+import { configRoutes } from './routes/config.js';
+import { releaseRoutes } from './routes/releases.js';
+import { buildRoutes } from './routes/builds.js';
+import { streamRoutes } from './routes/streams.js';
+import { formationRoutes } from './routes/formation.js';
+import { dynoRoutes } from './routes/dynos.js';
+import { logRoutes } from './routes/logs.js';
+import { featureRoutes } from './routes/features.js';
+
+export interface ApiOptions {
+  serverFactory: FastifyServerFactory;
+  /** Extra route registrations (git endpoint) that live outside the API folder. */
+  register?: (app: FastifyInstance) => void;
+}
+
+const JSON_BODY_LIMIT = 1024 * 1024;
+
+/** The Heroku-compatible HTTP API (plus Slipway's own endpoints), as one Fastify app. */
+export function createApi(deps: ApiDeps, options: ApiOptions): FastifyInstance {
+  const app = Fastify({
+    serverFactory: options.serverFactory,
+    bodyLimit: JSON_BODY_LIMIT,
+    logger: false,
+    genReqId: () => newId(),
+    // Clients send `Accept: application/vnd.heroku+json; version=3.<variant>`: any v3 is fine.
+    routerOptions: { ignoreTrailingSlash: true },
+  });
+
+  // Bodies: JSON (an empty body counts as {}), and raw streams for source uploads.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser(['application/json', 'application/vnd.heroku+json'], { parseAs: 'string' }, (_req, body, done) => {
+    const text = String(body);
+    if (text.trim() === '') return done(null, undefined);
+    try {
+      done(null, JSON.parse(text));
+    } catch {
+      const err = Object.assign(new Error('The request body is not valid JSON; send a JSON object.'), { statusCode: 400, id: 'bad_request' });
+      done(err, undefined);
+    }
+  });
+  app.addContentTypeParser('*', { bodyLimit: deps.config.maxBodyBytes }, (_req, payload, done) => done(null, payload));
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('Request-Id', request.id);
+    reply.header('X-Slipway', '1');
+  });
+
+  app.setErrorHandler((error, request, reply) => {
+    if (isPlatformError(error)) {
+      return reply.code(error.status).send({ id: error.id, message: error.message, ...error.extra });
+    }
+    const err = error as Error & { statusCode?: number; code?: string; id?: string };
+    if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE' || err.statusCode === 413) {
+      return reply.code(413).send({ id: 'request_entity_too_large', message: 'The request body is too large for this endpoint.' });
+    }
+    if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) {
+      return reply.code(err.statusCode).send({ id: err.id ?? 'bad_request', message: err.message });
+    }
+    request.log.error(err);
+    console.error(`[api] ${request.method} ${request.url.split('?')[0]} failed:`, err.stack ?? err.message);
+    return reply.code(500).send({ id: 'internal_server_error', message: `Slipway hit an internal error (request ${request.id}); see the server log.` });
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    reply.code(404).send({
+      id: 'not_found',
+      message: `Slipway does not support ${request.method} ${request.url.split('?')[0]}: no such endpoint.`,
+    });
+  });
+
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/ca.pem', async (_request, reply) => {
+    reply.type('application/x-pem-file');
+    return deps.caPem;
+  });
+
+  accountRoutes(app, deps);
+  appRoutes(app, deps);
+  configRoutes(app, deps);
+  releaseRoutes(app, deps);
+  buildRoutes(app, deps);
+  streamRoutes(app, deps);
+  formationRoutes(app, deps);
+  dynoRoutes(app, deps);
+  logRoutes(app, deps);
+  featureRoutes(app, deps);
+  options.register?.(app);
+  return app;
+}

@@ -1,0 +1,34 @@
+import { EventEmitter } from 'node:events';
+
+/**
+ * Domain events that let one stage react to another without importing it: the release
+ * service announces a new current release, the dyno manager converges to it.
+ */
+export interface DomainEvents {
+  /** The app's current release or formation changed: dynos must converge. */
+  'app.desired-state': { appId: string; reason: string };
+  /** The app was deleted: stop everything it had. */
+  'app.deleted': { appId: string; appName: string };
+  /** An app was created or changed (name, maintenance, domains): routing must refresh. */
+  'app.changed': { appId: string };
+  'release.created': { appId: string; releaseId: string; version: number };
+  'build.finished': { appId: string; buildId: string; status: string };
+  'dyno.state': { appId: string; dyno: string; state: string };
+}
+
+export class EventBus {
+  private readonly emitter = new EventEmitter();
+
+  constructor() {
+    this.emitter.setMaxListeners(100);
+  }
+
+  emit<K extends keyof DomainEvents>(name: K, payload: DomainEvents[K]): void {
+    this.emitter.emit(name, payload);
+  }
+
+  on<K extends keyof DomainEvents>(name: K, listener: (payload: DomainEvents[K]) => void): () => void {
+    this.emitter.on(name, listener);
+    return () => this.emitter.off(name, listener);
+  }
+}

@@ -1,0 +1,9 @@
+/** What the pre-receive hook (a separate node process) and the server agree on. */
+
+export const HOOK_ROUTE = '/internal/git-hook';
+export const TOKEN_HEADER = 'x-slipway-push-token';
+export const ARCHIVE_TYPE = 'application/x-tar';
+export const DEPLOY_REFS: readonly string[] = ['refs/heads/main', 'refs/heads/master'];
+
+/** One line of the hook route's response: output while the build runs, then one verdict. */
+export type HookMessage = { out: string } | { ok: boolean; message?: string };

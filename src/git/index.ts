@@ -1,0 +1,3 @@
+export type { GitAccount, GitPush, GitRoutesOptions, PushResult } from './types.js';
+export { registerGitRoutes } from './routes.js';
+export { deleteAppRepo, ensureAppRepo, renameAppRepo } from './repos.js';

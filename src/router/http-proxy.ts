@@ -1,0 +1,249 @@
+/**
+ * One proxied HTTP request: pick a dyno round-robin, fall over to the next one when a
+ * connection cannot be made, stream both bodies, enforce the response timeout, and write
+ * exactly one log line.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Backend, RouteTarget } from './types.js';
+import type { ScannedRequest } from './headers.js';
+import { type RouterContext, prepare } from './context.js';
+import type { ResponseHead } from './response-parser.js';
+import { type Upstream, type UpstreamSink, NOT_CONNECTED, RESPONDING } from './upstream.js';
+import { type RequestFacts, type RouterErrorCode, infoLine, errorLine } from './log.js';
+import { errorPage } from './pages.js';
+
+/** Entry point from the router once the Host has matched `target`. */
+export function serveHttp(ctx: RouterContext, req: IncomingMessage, res: ServerResponse, target: RouteTarget, scan: ScannedRequest, hostname: string): void {
+  const start = Date.now();
+  const { facts, headers } = prepare(req, scan, hostname, start);
+  if (target.maintenance) {
+    sendPage(ctx, res, target, facts, 'H80', '', undefined, undefined);
+    return;
+  }
+  const backends = target.backends();
+  if (backends.length === 0) {
+    sendPage(ctx, res, target, facts, 'H14', '', undefined, undefined);
+    return;
+  }
+  new HttpExchange(ctx, req, res, target, backends, requestHead(facts.method, facts.path, headers), facts, scan, start).begin();
+}
+
+/** Answers 503 with the page for `code` and logs it. */
+function sendPage(
+  ctx: RouterContext,
+  res: ServerResponse,
+  target: RouteTarget,
+  facts: RequestFacts,
+  code: RouterErrorCode,
+  dyno: string,
+  connectMs: number | undefined,
+  serviceMs: number | undefined,
+): void {
+  const body = errorPage(code, target.appName, facts.requestId);
+  const length = Buffer.byteLength(body);
+  if (!res.headersSent && !res.destroyed) {
+    res.writeHead(503, [
+      'Content-Type', 'text/html; charset=utf-8',
+      'Content-Length', String(length),
+      'Cache-Control', 'no-cache, no-store',
+      'X-Request-Id', facts.requestId,
+      'Via', '1.1 slipway',
+    ]);
+    res.end(body);
+  }
+  ctx.log({ appId: target.appId, message: errorLine(code, facts, dyno, connectMs, serviceMs, 503, length) });
+}
+
+function requestHead(method: string, path: string, headers: string[]): string {
+  let head = method + ' ' + path + ' HTTP/1.1\r\n';
+  for (let i = 0; i < headers.length; i += 2) head += headers[i] + ': ' + headers[i + 1] + '\r\n';
+  return head + '\r\n';
+}
+
+class HttpExchange implements UpstreamSink {
+  private readonly retryStale: boolean;
+  private readonly hasBody: boolean;
+  private tried = 0;
+  private index: number;
+  private backend: Backend;
+  /** The dyno connection in use; unset once this exchange no longer owns it. */
+  private upstream: Upstream | undefined;
+  private responded = false;
+  private connected = false;
+  private bodyStarted = false;
+  private staleRetried = false;
+  private reused = false;
+  /** Set once the log line is written; later events are ignored. */
+  private done = false;
+  private timer: NodeJS.Timeout | undefined;
+  private connectMs = 0;
+  private connectedAt = 0;
+  private bytes = 0;
+  private status = 0;
+
+  constructor(
+    private readonly ctx: RouterContext,
+    private readonly req: IncomingMessage,
+    private readonly res: ServerResponse,
+    private readonly target: RouteTarget,
+    private readonly backends: Backend[],
+    private readonly head: string,
+    private readonly facts: RequestFacts,
+    private readonly scan: ScannedRequest,
+    private readonly start: number,
+  ) {
+    this.index = ctx.next(target.appId);
+    this.backend = backends[this.index % backends.length];
+    this.hasBody = scan.hasBody;
+    const m = facts.method;
+    // Only these are safe to resend after a kept-alive connection turned out to be closed.
+    this.retryStale = !scan.hasBody && (m === 'GET' || m === 'HEAD' || m === 'OPTIONS');
+  }
+
+  begin(): void {
+    this.timer = setTimeout(this.onTimeout, this.ctx.responseTimeoutMs);
+    this.res.on('close', this.onClientClose);
+    this.attempt();
+  }
+
+  private attempt(): void {
+    this.backend = this.backends[this.index % this.backends.length];
+    this.connected = false;
+    const upstream = (this.upstream = this.ctx.pool.acquire(this.backend.port));
+    this.reused = upstream.reused;
+    upstream.start(this, this.head, this.facts.method === 'HEAD', this.hasBody, this.scan.chunked);
+  }
+
+  onConnect(): void {
+    this.connected = true;
+    this.connectedAt = Date.now();
+    this.connectMs = this.connectedAt - this.start;
+    // The body is read only now, so a refused connection leaves it unread for the next dyno.
+    if (this.hasBody && !this.bodyStarted) {
+      this.bodyStarted = true;
+      this.req.on('data', this.onRequestData);
+      this.req.on('end', this.onRequestEnd);
+    }
+  }
+
+  private readonly onRequestData = (chunk: Buffer): void => {
+    const upstream = this.upstream;
+    if (upstream !== undefined && !upstream.write(chunk)) this.req.pause();
+  };
+
+  private readonly onRequestEnd = (): void => {
+    this.upstream?.end();
+  };
+
+  onDrain(): void {
+    this.req.resume();
+  }
+
+  onHead(head: ResponseHead): void {
+    clearTimeout(this.timer);
+    this.responded = true;
+    this.status = head.status;
+    const headers = head.headers;
+    headers.push('X-Request-Id', this.facts.requestId, 'Via', '1.1 slipway');
+    try {
+      this.res.writeHead(head.status, head.message, headers);
+    } catch {
+      // A header Node will not send on (invalid characters): the response is unusable.
+      this.upstream?.abort();
+      this.upstream = undefined;
+      this.fail('H13', this.backend.dyno);
+    }
+  }
+
+  onData(chunk: Buffer): void {
+    this.bytes += chunk.length;
+    if (!this.res.write(chunk)) {
+      this.upstream?.pause();
+      this.res.once('drain', this.onResponseDrain);
+    }
+  }
+
+  private readonly onResponseDrain = (): void => {
+    this.upstream?.resume();
+  };
+
+  onEnd(): void {
+    this.upstream = undefined;
+    this.res.end();
+  }
+
+  onError(_err: Error, stage: number): void {
+    this.upstream = undefined;
+    if (this.done) return;
+    if (stage === RESPONDING) {
+      this.interrupted();
+      return;
+    }
+    if (stage === NOT_CONNECTED) {
+      // Nothing reached this dyno: try the next one, each at most once.
+      if (++this.tried < this.backends.length && !this.bodyStarted) {
+        this.index++;
+        this.attempt();
+        return;
+      }
+      this.fail('H10', this.tried > 1 ? '' : this.backend.dyno);
+      return;
+    }
+    if (this.reused && this.retryStale && !this.staleRetried) {
+      // The dyno closed an idle kept-alive connection just as we reused it.
+      this.staleRetried = true;
+      this.attempt();
+      return;
+    }
+    this.fail('H13', this.backend.dyno);
+  }
+
+  private readonly onTimeout = (): void => {
+    if (this.done || this.responded) return;
+    this.upstream?.abort();
+    this.upstream = undefined;
+    this.fail('H12', this.connected ? this.backend.dyno : '');
+  };
+
+  /** The response closes both when it finished and when the client went away. */
+  private readonly onClientClose = (): void => {
+    clearTimeout(this.timer);
+    if (this.done) return;
+    this.done = true;
+    const res = this.res;
+    if (res.writableFinished) {
+      const line = infoLine(this.facts, this.backend.dyno, this.connectMs, Date.now() - this.connectedAt, res.statusCode, this.bytes);
+      this.ctx.log({ appId: this.target.appId, message: line });
+      return;
+    }
+    this.upstream?.abort();
+    this.upstream = undefined;
+    const c = this.connected;
+    this.ctx.log({
+      appId: this.target.appId,
+      message: errorLine('H27', this.facts, c ? this.backend.dyno : '', c ? this.connectMs : undefined, c ? Date.now() - this.connectedAt : undefined, 499, this.bytes),
+    });
+  };
+
+  /** The dyno's connection broke after its response had started: cut the client off too. */
+  private interrupted(): void {
+    this.done = true;
+    this.res.destroy();
+    const line = errorLine('H18', this.facts, this.backend.dyno, this.connectMs, Date.now() - this.connectedAt, this.status, this.bytes);
+    this.ctx.log({ appId: this.target.appId, message: line });
+  }
+
+  private fail(code: RouterErrorCode, dyno: string): void {
+    if (this.done) return;
+    this.done = true;
+    clearTimeout(this.timer);
+    if (this.bodyStarted) {
+      // Read and drop the rest of the upload so the client's connection stays usable.
+      this.req.off('data', this.onRequestData);
+      this.req.resume();
+    }
+    const c = this.connected;
+    sendPage(this.ctx, this.res, this.target, this.facts, code, dyno, c ? this.connectMs : undefined, c ? Date.now() - this.connectedAt : undefined);
+    // A body never read at all is drained by Node's server once the response ends.
+  }
+}

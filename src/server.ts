@@ -1,0 +1,180 @@
+/**
+ * Composition root: builds every service, wires them together and starts the servers.
+ * Nothing else constructs services, so this file is the map of the whole platform.
+ */
+import http from 'node:http';
+import tls from 'node:tls';
+import { join } from 'node:path';
+import { rmSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import type { SlipwayConfig } from './config.js';
+import { openStore, type Store } from './store/db.js';
+import { EventBus } from './core/events.js';
+import { PublicUrls } from './core/urls.js';
+import { AccountService } from './auth/accounts.js';
+import { AppService } from './apps/apps.js';
+import { ReleaseService } from './release/releases.js';
+import { LogHub } from './logs/log-hub.js';
+import { OutputStore } from './logs/output-store.js';
+import { FormationService } from './runtime/formation.js';
+import { DynoManager } from './runtime/dyno-manager.js';
+import { OneOffRunner } from './runtime/one-off.js';
+import { currentProcessTypes } from './runtime/desired-state.js';
+import { createLocalRuntime } from './runtime/local/index.js';
+import { BuildpackBuilder } from './build/buildpack-builder.js';
+import { SourceService } from './deploy/sources.js';
+import { BuildService } from './deploy/builds.js';
+import { gitPushHandler } from './deploy/git-push.js';
+import { registerGitRoutes, ensureAppRepo, deleteAppRepo } from './git/index.js';
+import { createRouter } from './router/index.js';
+import { RouteDirectory } from './routing/route-directory.js';
+import { createApi } from './api/server.js';
+import { serveRendezvous } from './api/rendezvous.js';
+import { loadOrCreateTls } from './tls/certificates.js';
+import type { ReleasePhaseRunner } from './release/releases.js';
+
+export interface RunningSlipway {
+  httpPort: number;
+  httpsPort: number;
+  store: Store;
+  bootstrapKey: string | null;
+  adminEmail: string;
+  isolation: string;
+  caPath: string;
+  close(): Promise<void>;
+}
+
+const HTTP_METHOD = /^(GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS|CONNECT|TRACE) /;
+
+export async function startSlipway(config: SlipwayConfig): Promise<RunningSlipway> {
+  const store = await openStore({ databaseUrl: config.databaseUrl, sqlitePath: join(config.dataDir, 'slipway.db') });
+  const { db } = store;
+  const events = new EventBus();
+  const urls = new PublicUrls(config.publicHost, config.appsDomain);
+  const logs = new LogHub();
+  const outputs = new OutputStore(join(config.dataDir, 'output'));
+  const reposDir = join(config.dataDir, 'repos');
+  const tlsMaterial = loadOrCreateTls(config.dataDir, ['localhost', '127.0.0.1', '::1', `*.${config.appsDomain}`, config.publicHost]);
+
+  const runtime = await createLocalRuntime({ dataDir: config.dataDir, sandbox: config.sandbox });
+  const oneOffs = new OneOffRunner(db, runtime, logs, config.stopTimeoutMs);
+  const phaseRunner: ReleasePhaseRunner = oneOffs;
+  const accounts = new AccountService(db);
+  const releases = new ReleaseService(db, events, logs, outputs, phaseRunner);
+  const apps = new AppService(db, events, {
+    created: async (app) => void (await ensureAppRepo(reposDir, app.name)),
+    destroyed: async (app) => {
+      await deleteAppRepo(reposDir, app.name);
+      for (const dir of ['slugs', 'cache']) rmSync(join(config.dataDir, dir, app.id), { recursive: true, force: true });
+      logs.forget(app.id);
+    },
+  });
+  const formation = new FormationService(db, (appId) => currentProcessTypes(db, appId));
+  const dynos = new DynoManager({ db, runtime, formation, logs, events, stopTimeoutMs: config.stopTimeoutMs, bootTimeoutMs: config.bootTimeoutMs, oneOffs });
+  const builder = new BuildpackBuilder({ buildpacksCacheDir: join(config.dataDir, 'buildpacks') });
+  const sources = new SourceService(db, config.dataDir, urls, config.maxBodyBytes);
+  const builds = new BuildService({ db, builder, releases, sources, outputs, logs, events, urls, dataDir: config.dataDir, maxSourceBytes: config.maxBodyBytes });
+
+  const bootstrap = await accounts.bootstrap(config.adminEmail, config.bootstrapApiKey);
+  await builds.failInterrupted();
+  await releases.failInterrupted();
+
+  const directory = new RouteDirectory(db, config.appsDomain.toLowerCase(), (appId) => dynos.webBackends(appId), events);
+  await directory.reload();
+  const router = createRouter({
+    table: directory,
+    log: ({ appId, message }) => logs.append(appId, 'slipway', 'router', message),
+  });
+
+  // One Fastify app serves both the plain and the TLS listener.
+  let dispatch: http.RequestListener = () => undefined;
+  const httpServer = http.createServer((req, res) => {
+    if (!router.handleRequest(req, res)) dispatch(req, res);
+  });
+  const api = createApi(
+    { config, db, urls, accounts, apps, releases, builds, sources, formation, dynos, oneOffs, logs, outputs, caPem: tlsMaterial.caPem },
+    {
+      serverFactory: (handler) => {
+        dispatch = handler;
+        return httpServer;
+      },
+      register: (app) =>
+        registerGitRoutes(app, {
+          reposDir,
+          authenticate: (key) => accounts.authenticate(key),
+          authorize: async (account, appName) => {
+            const actor = await accounts.getById(account.id);
+            if (!actor) throw new Error('account vanished');
+            await apps.resolve(actor, appName);
+          },
+          onPush: gitPushHandler({ apps, accounts, builds, releases, outputs, dynos, urls }),
+          internalUrl: () => urls.internal,
+        }),
+    },
+  );
+  httpServer.on('upgrade', (req, socket, head) => {
+    if (!router.handleUpgrade(req, socket, head)) socket.destroy();
+  });
+  await api.ready();
+
+  // TLS port: HTTP(S) for the API, git and apps, plus the `run` rendezvous protocol.
+  const decrypted = http.createServer((req, res) => {
+    if (!router.handleRequest(req, res)) dispatch(req, res);
+  });
+  decrypted.on('upgrade', (req, socket, head) => {
+    if (!router.handleUpgrade(req, socket, head)) socket.destroy();
+  });
+  const tlsServer = tls.createServer({ key: tlsMaterial.keyPem, cert: tlsMaterial.certPem }, (socket) => {
+    socket.once('data', (chunk: Buffer) => {
+      const text = chunk.toString('latin1');
+      if (HTTP_METHOD.test(text)) {
+        socket.unshift(chunk);
+        decrypted.emit('connection', socket);
+        return;
+      }
+      const end = text.indexOf('\n');
+      const firstLine = end >= 0 ? text.slice(0, end) : text;
+      const rest = end >= 0 ? chunk.subarray(end + 1) : Buffer.alloc(0);
+      serveRendezvous(socket, firstLine, rest, oneOffs).catch(() => socket.destroy());
+    });
+    socket.on('error', () => undefined);
+  });
+  tlsServer.on('tlsClientError', () => undefined);
+
+  await new Promise<void>((resolve, reject) => {
+    httpServer.once('error', reject);
+    httpServer.listen(config.port, config.bindAddress, () => resolve());
+  });
+  await new Promise<void>((resolve, reject) => {
+    tlsServer.once('error', reject);
+    tlsServer.listen(config.httpsPort, config.bindAddress, () => resolve());
+  });
+  const httpPort = (httpServer.address() as AddressInfo).port;
+  const httpsPort = (tlsServer.address() as AddressInfo).port;
+  urls.setPorts(httpPort, httpsPort);
+
+  // Converge dynos in the background: the API is usable while apps boot.
+  void dynos.start();
+  const pruner = setInterval(() => void sources.prune(), 3600_000);
+  pruner.unref();
+
+  return {
+    httpPort,
+    httpsPort,
+    store,
+    bootstrapKey: bootstrap.apiKey,
+    adminEmail: bootstrap.account.email,
+    isolation: runtime.isolation,
+    caPath: tlsMaterial.caPath,
+    async close() {
+      clearInterval(pruner);
+      httpServer.close();
+      tlsServer.close();
+      httpServer.closeAllConnections?.();
+      router.close();
+      await dynos.shutdown();
+      await api.close().catch(() => undefined);
+      await store.close();
+    },
+  };
+}

@@ -1,0 +1,154 @@
+/**
+ * Row types of Slipway's state store. Booleans are stored as 0/1 integers, timestamps as
+ * ISO-8601 text and structured values as JSON text, so that SQLite and PostgreSQL hold
+ * exactly the same data through the same migrations.
+ */
+export interface AccountRow {
+  id: string;
+  email: string;
+  name: string | null;
+  password_hash: string | null;
+  admin: number;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface ApiKeyRow {
+  id: string;
+  account_id: string;
+  token_hash: string;
+  description: string;
+  created_at: string;
+  last_used_at: string | null;
+  expires_at: string | null;
+}
+
+export interface AppRow {
+  id: string;
+  name: string;
+  owner_id: string;
+  region: string;
+  stack: string;
+  build_stack: string;
+  maintenance: number;
+  /** JSON object of the current config vars. */
+  config: string;
+  /** JSON array of buildpack URLs set on the app (empty = detect). */
+  buildpacks: string;
+  created_at: string;
+  updated_at: string;
+  released_at: string | null;
+}
+
+export interface CollaboratorRow {
+  id: string;
+  app_id: string;
+  account_id: string;
+  role: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface SlugRow {
+  id: string;
+  app_id: string;
+  path: string;
+  size: number;
+  checksum: string;
+  commit: string | null;
+  commit_description: string | null;
+  /** JSON object: process type → command. */
+  process_types: string;
+  buildpack_provided_description: string | null;
+  stack: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface BuildRow {
+  id: string;
+  app_id: string;
+  status: string;
+  user_id: string;
+  source_url: string | null;
+  source_version: string | null;
+  slug_id: string | null;
+  release_id: string | null;
+  /** JSON array of buildpack URLs that ran or were requested. */
+  buildpacks: string;
+  output_token: string;
+  failure_message: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface SourceRow {
+  id: string;
+  path: string;
+  size: number | null;
+  token: string;
+  account_id: string;
+  created_at: string;
+}
+
+export interface ReleaseRow {
+  id: string;
+  app_id: string;
+  version: number;
+  description: string;
+  status: string;
+  slug_id: string | null;
+  /** JSON object: the config-var snapshot this release runs with. */
+  config: string;
+  user_id: string;
+  release_command: string | null;
+  output_token: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface FormationRow {
+  id: string;
+  app_id: string;
+  type: string;
+  quantity: number;
+  size: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface DomainRow {
+  id: string;
+  app_id: string;
+  hostname: string;
+  kind: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface AppFeatureRow {
+  app_id: string;
+  name: string;
+  enabled: number;
+  updated_at: string;
+}
+
+export interface SettingRow {
+  key: string;
+  value: string;
+}
+
+export interface Database {
+  accounts: AccountRow;
+  api_keys: ApiKeyRow;
+  apps: AppRow;
+  collaborators: CollaboratorRow;
+  slugs: SlugRow;
+  builds: BuildRow;
+  sources: SourceRow;
+  releases: ReleaseRow;
+  formations: FormationRow;
+  domains: DomainRow;
+  app_features: AppFeatureRow;
+  settings: SettingRow;
+}

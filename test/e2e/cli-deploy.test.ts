@@ -1,0 +1,201 @@
+// The slipway CLI with a deployed app: apps:create in a repo + `git push slipway main` with no
+// password prompt, ps, ps:scale, run, logs, releases/rollback, restart, and `slipway deploy`.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { cpSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CLI, EXAMPLES, startSlipway, waitFor, type Slipway } from '../helpers/slipway.js';
+import { exec, exampleRepo } from '../helpers/exec.js';
+
+function makeCli(s: Slipway) {
+  const home = mkdtempSync(join(tmpdir(), 'slipway-cli-home-'));
+  const env: Record<string, string | undefined> = {
+    HOME: home,
+    SLIPWAY_CONFIG_DIR: join(home, 'config'),
+    SLIPWAY_URL: undefined,
+    SLIPWAY_API_KEY: undefined,
+    SLIPWAY_APP: undefined,
+    XDG_CONFIG_HOME: undefined,
+    NO_COLOR: '1',
+    GIT_TERMINAL_PROMPT: '0',
+    GIT_AUTHOR_NAME: 'Test',
+    GIT_AUTHOR_EMAIL: 'test@example.com',
+    GIT_COMMITTER_NAME: 'Test',
+    GIT_COMMITTER_EMAIL: 'test@example.com',
+  };
+  const run = (args: string[], opts: { cwd?: string; env?: Record<string, string | undefined>; input?: string } = {}) =>
+    exec(process.execPath, [CLI, ...args], { cwd: opts.cwd ?? home, env: { ...env, ...opts.env }, input: opts.input });
+  const gitIn = (cwd: string, ...args: string[]) => exec('git', args, { cwd, env });
+  return { home, env, run, gitIn, login: () => run(['login', '--url', s.url, '--api-key', s.apiKey]) };
+}
+
+describe('slipway CLI: deploy and run', () => {
+  let s: Slipway;
+  let cli: ReturnType<typeof makeCli>;
+  let repo: string;
+  const app = 'cli-node';
+
+  before(async () => {
+    s = await startSlipway();
+    cli = makeCli(s);
+    const login = await cli.login();
+    assert.equal(login.code, 0, login.stderr);
+    repo = await exampleRepo('node-app');
+  });
+  after(async () => {
+    await s?.destroy();
+  });
+
+  test('apps:create in a repo, then git push slipway main works without a password', async () => {
+    const created = await cli.run(['apps:create', app], { cwd: repo });
+    assert.equal(created.code, 0, created.stderr);
+    assert.match(created.stderr, /Git remote slipway added/);
+    const push = await cli.gitIn(repo, 'push', 'slipway', 'main');
+    assert.equal(push.code, 0, `git push failed:\n${push.stderr}\n--- server ---\n${s.output().slice(-3000)}`);
+    await waitFor(
+      'web.1 up',
+      async () => {
+        const dynos = await s.api('GET', `/apps/${app}/dynos`);
+        return Array.isArray(dynos.body) && dynos.body.some((d: { name: string; state: string }) => d.name === 'web.1' && d.state === 'up');
+      },
+      60_000,
+      250,
+    );
+  });
+
+  test('ps groups dynos Heroku-style; ps --json', async () => {
+    const ps = await cli.run(['ps'], { cwd: repo });
+    assert.equal(ps.code, 0, ps.stderr);
+    assert.match(ps.stdout, /^=== web \(Basic\): node server\.js \(1\)$/m);
+    assert.match(ps.stdout, /^web\.1: up \d{4}\/\d\d\/\d\d \d\d:\d\d:\d\d [+-]\d{4} \(~ \d+[smhd] ago\)$/m);
+    const json = JSON.parse((await cli.run(['ps', '--json', '-a', app])).stdout);
+    assert.ok(json.some((d: { name: string }) => d.name === 'web.1'));
+    const onlyWorker = await cli.run(['ps', 'worker', '-a', app]);
+    assert.doesNotMatch(onlyWorker.stdout, /web\.1/);
+  });
+
+  test('ps:scale: show, absolute, relative, and with a size', async () => {
+    const show = await cli.run(['ps:scale', '-a', app]);
+    assert.equal(show.code, 0, show.stderr);
+    assert.match(show.stdout, /web=1:Basic/);
+    assert.match(show.stdout, /worker=0:Basic/);
+
+    const up = await cli.run(['ps:scale', 'worker=1', '-a', app]);
+    assert.equal(up.code, 0, up.stderr);
+    assert.match(up.stderr, /done, now running worker at 1:Basic/);
+    const plus = await cli.run(['ps:scale', 'worker+1', '-a', app]);
+    assert.match(plus.stderr, /now running worker at 2:Basic/);
+    const minus = await cli.run(['ps:scale', 'worker-2', 'web=1:Standard-2X', '-a', app]);
+    assert.equal(minus.code, 0, minus.stderr);
+    assert.match(minus.stderr, /worker at 0:Basic/);
+    assert.match(minus.stderr, /web at 1:Standard-2X/);
+    const formation = await s.api('GET', `/apps/${app}/formation`);
+    const byType = Object.fromEntries(formation.body.map((f: { type: string; quantity: number; size: string }) => [f.type, f]));
+    assert.equal(byType.worker.quantity, 0);
+    assert.equal(byType.web.size, 'Standard-2X');
+
+    const bad = await cli.run(['ps:scale', 'web=lots', '-a', app]);
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /TYPE=N/);
+    await cli.run(['ps:scale', 'web=1:Basic', '-a', app]);
+  });
+
+  test('run echoes output and returns the exit status', async () => {
+    const hi = await cli.run(['run', 'echo', 'hi'], { cwd: repo });
+    assert.equal(hi.code, 0, `${hi.stdout}\n${hi.stderr}`);
+    assert.match(hi.stdout, /^hi\r?$/m);
+    assert.doesNotMatch(hi.stdout, /slipway-command-exit-status/);
+    assert.match(hi.stderr, /Running `echo hi` on cli-node\.\.\. up, run\.\d+/);
+
+    const three = await cli.run(['run', 'exit 3', '-a', app]);
+    assert.equal(three.code, 3, `${three.stdout}\n${three.stderr}`);
+
+    const env = await cli.run(['run', '-e', 'WHO=tester', 'echo "hello $WHO"', '-a', app]);
+    assert.equal(env.code, 0, env.stderr);
+    assert.match(env.stdout, /hello tester/);
+
+    const stdin = await cli.run(['run', 'cat', '-a', app], { input: 'from stdin\n' });
+    assert.equal(stdin.code, 0, stdin.stderr);
+    assert.match(stdin.stdout, /from stdin/);
+
+    const detached = await cli.run(['run:detached', 'echo', 'in the background', '-a', app]);
+    assert.equal(detached.code, 0, detached.stderr);
+    assert.match(detached.stdout, /^run\.\d+$/m);
+  });
+
+  test('logs show app lines; filters by process type', async () => {
+    const found = await waitFor(
+      'web log lines',
+      async () => {
+        const r = await cli.run(['logs', '-n', '200', '-a', app]);
+        return r.code === 0 && /app\[web\.1\]:/.test(r.stdout) ? r : undefined;
+      },
+      30_000,
+      500,
+    );
+    assert.match(found.stdout, /^\S+ app\[web\.1\]: /m);
+    const web = await cli.run(['logs', '-p', 'web', '-n', '50', '-a', app]);
+    assert.equal(web.code, 0, web.stderr);
+    for (const line of web.stdout.split('\n').filter(Boolean)) assert.match(line, /\[web(\.\d+)?\]:/);
+    const both = await cli.run(['logs', '-p', 'web', '-d', 'web.1', '-a', app]);
+    assert.equal(both.code, 1);
+  });
+
+  test('releases, rollback to the previous release, releases:output', async () => {
+    const set = await cli.run(['config:set', 'MARK=one', '-a', app]);
+    assert.equal(set.code, 0, set.stderr);
+    const before = JSON.parse((await cli.run(['releases', '--json', '-n', '3', '-a', app])).stdout);
+    const current = before[0].version;
+    const rollback = await cli.run(['rollback', '-a', app]);
+    assert.equal(rollback.code, 0, rollback.stderr);
+    const m = /Rolling back cli-node to v(\d+)\.\.\. done, v(\d+)/.exec(rollback.stderr);
+    assert.ok(m, rollback.stderr);
+    assert.equal(Number(m[2]), current + 1);
+    assert.equal((await cli.run(['config:get', 'MARK', '-a', app])).stdout, '\n');
+
+    const byVersion = await cli.run(['rollback', `v${current}`, '-a', app]);
+    assert.equal(byVersion.code, 0, byVersion.stderr);
+    assert.match(byVersion.stderr, new RegExp(`Rolling back cli-node to v${current}\\.\\.\\. done, v${current + 2}`));
+    assert.equal((await cli.run(['config:get', 'MARK', '-a', app])).stdout, 'one\n');
+
+    const list = await cli.run(['releases', '-a', app]);
+    assert.match(list.stdout, new RegExp(`^v${current + 2} `, 'm'));
+    const output = await cli.run(['releases:output', 'v1', '-a', app]);
+    assert.equal(output.code, 0, output.stderr);
+    const bad = await cli.run(['rollback', 'vX', '-a', app]);
+    assert.equal(bad.code, 1);
+  });
+
+  test('ps:restart (dyno, type, all) and ps:stop', async () => {
+    for (const args of [['web.1'], ['web'], []]) {
+      const r = await cli.run(['ps:restart', ...args, '-a', app]);
+      assert.equal(r.code, 0, `${args}: ${r.stderr}`);
+      assert.match(r.stderr, /Restarting .*\.\.\. done/);
+    }
+    const stop = await cli.run(['ps:stop', 'worker', '-a', app]);
+    assert.equal(stop.code, 0, stop.stderr);
+  });
+
+  test('deploy builds the working tree through the build API', async () => {
+    writeFileSync(join(repo, 'DEPLOYED.txt'), 'via slipway deploy\n');
+    await cli.gitIn(repo, 'add', 'DEPLOYED.txt');
+    await cli.gitIn(repo, 'commit', '-q', '-m', 'deploy marker');
+    const before = JSON.parse((await cli.run(['releases', '--json', '-n', '1', '-a', app])).stdout)[0].version;
+    const deploy = await cli.run(['deploy'], { cwd: repo });
+    assert.equal(deploy.code, 0, `${deploy.stdout}\n${deploy.stderr}`);
+    assert.match(deploy.stderr, /Uploading source\.\.\. done/);
+    assert.match(deploy.stderr, new RegExp(`Released v${before + 1} of cli-node`));
+    const marker = await cli.run(['run', 'cat DEPLOYED.txt', '-a', app]);
+    assert.match(marker.stdout, /via slipway deploy/);
+  });
+
+  test('a failing build makes deploy exit non-zero', async () => {
+    // Not a git repository: deploy packs everything but .git and node_modules.
+    const dir = mkdtempSync(join(tmpdir(), 'slipway-cli-broken-'));
+    cpSync(join(EXAMPLES, 'failing-build'), dir, { recursive: true });
+    const r = await cli.run(['deploy', '-a', app, '--dir', dir]);
+    assert.notEqual(r.code, 0, r.stderr);
+    assert.match(r.stderr, /Build failed/);
+  });
+});
