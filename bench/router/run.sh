@@ -2,12 +2,13 @@
 # Throughput and latency of a tiny Node app: direct, through Slipway's router, and through
 # nginx (upstream keepalive), all on 127.0.0.1 with the same wrk parameters.
 # Prints a markdown table. Needs: node, wrk, nginx; run `npx tsc -p .` first.
-#   WRK_ARGS="-t2 -c50 -d10s"  NGINX_WORKERS=1  bench/router/run.sh
+#   WRK_ARGS="-t2 -c50 -d10s"  ROUNDS=3  NGINX_WORKERS=1  bench/router/run.sh
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 wrk_args=(${WRK_ARGS:--t2 -c50 -d10s})
+rounds="${ROUNDS:-3}" # the three setups take turns; each keeps its best round (the machine may be shared)
 nginx_workers="${NGINX_WORKERS:-1}"
 host="bench.localhost"
 
@@ -25,13 +26,14 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-# Starts a node script in the background and waits for the port it prints.
+# Starts a node script in the background (in this shell, so its pid is ours to stop) and
+# sets $port to the port it prints.
 start_node() { # name script args...
   local name="$1"; shift
   node "$@" >"$tmp/$name.port" 2>"$tmp/$name.err" &
   pids+=($!)
-  for _ in $(seq 100); do
-    [[ -s "$tmp/$name.port" ]] && { head -1 "$tmp/$name.port"; return; }
+  for _ in $(seq 200); do
+    if [[ -s "$tmp/$name.port" ]]; then port="$(head -1 "$tmp/$name.port")"; return; fi
     sleep 0.05
   done
   echo "run.sh: $name did not start: $(cat "$tmp/$name.err")" >&2; exit 1
@@ -39,8 +41,8 @@ start_node() { # name script args...
 
 free_port() { node -e 's=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
 
-backend_port="$(start_node backend "$here/backend.mjs")"
-router_port="$(start_node router "$here/front.mjs" "$backend_port" "$host")"
+start_node backend "$here/backend.mjs"; backend_port="$port"
+start_node router "$here/front.mjs" "$backend_port" "$host"; router_port="$port"
 
 nginx_port="$(free_port)"
 mkdir -p "$tmp/nginx"
@@ -83,10 +85,9 @@ for url in "http://127.0.0.1:$backend_port/" "http://127.0.0.1:$router_port/" "h
   [[ "$code" == 200 ]] || { echo "run.sh: $url answered $code" >&2; exit 1; }
 done
 
-# wrk prints "Requests/sec: N" and a "Latency avg stdev max" line; --latency adds percentiles.
+# wrk prints "Requests/sec: N" and, with --latency, a "Latency avg stdev max" line and percentiles.
 measure() { # label url
-  local out rps avg p99
-  wrk "${wrk_args[@]}" --latency -H "Host: $host" "$2" >/dev/null 2>&1 || true # warm-up
+  local out rps avg p99 errs
   out="$(wrk "${wrk_args[@]}" --latency -H "Host: $host" "$2")"
   rps="$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")"
   avg="$(awk '$1 == "Latency" {print $2; exit}' <<<"$out")"
@@ -95,13 +96,22 @@ measure() { # label url
   echo "$1|$rps|$avg|$p99|${errs:-none}"
 }
 
-rows=()
-rows+=("$(measure "node backend, direct" "http://127.0.0.1:$backend_port/")")
-rows+=("$(measure "Slipway router → backend" "http://127.0.0.1:$router_port/")")
-rows+=("$(measure "nginx ($nginx_workers worker) → backend" "http://127.0.0.1:$nginx_port/")")
+labels=("node backend, direct" "Slipway router → backend" "nginx ($nginx_workers worker) → backend")
+urls=("http://127.0.0.1:$backend_port/" "http://127.0.0.1:$router_port/" "http://127.0.0.1:$nginx_port/")
+for i in 0 1 2; do wrk -t1 -c10 -d1s -H "Host: $host" "${urls[$i]}" >/dev/null; done # warm-up (JIT, pools)
+rows=("" "" "")
+for ((r = 1; r <= rounds; r++)); do
+  for i in 0 1 2; do
+    row="$(measure "${labels[$i]}" "${urls[$i]}")"
+    echo "round $r: $row" >&2
+    best="$(cut -d'|' -f2 <<<"${rows[$i]}")"
+    now="$(cut -d'|' -f2 <<<"$row")"
+    if [[ -z "$best" ]] || awk -v a="$now" -v b="$best" 'BEGIN { exit !(a > b) }'; then rows[$i]="$row"; fi
+  done
+done
 
 nginx_rps="$(cut -d'|' -f2 <<<"${rows[2]}")"
-echo "wrk ${wrk_args[*]}, $(nproc) CPUs, $(node --version), $(nginx -v 2>&1 | sed 's/.*: //')"
+echo "wrk ${wrk_args[*]}, best of $rounds interleaved rounds, $(nproc) CPUs, $(node --version), $(nginx -v 2>&1 | sed 's/.*: //')"
 echo
 echo "| setup | requests/s | latency avg | latency p99 | vs nginx | errors |"
 echo "| --- | ---: | ---: | ---: | ---: | --- |"

@@ -47,16 +47,21 @@ export function createApi(deps: ApiDeps, options: ApiOptions): FastifyInstance {
   app.addContentTypeParser('*', { bodyLimit: deps.config.maxBodyBytes }, (_req, payload, done) => done(null, payload));
 
   app.addHook('onRequest', async (request, reply) => {
+    // Deploy tools upload tarballs with an empty Content-Type; treat that as raw bytes.
+    if (!request.headers['content-type'] && request.method !== 'GET') request.headers['content-type'] = 'application/octet-stream';
     reply.header('Request-Id', request.id);
     reply.header('X-Slipway', '1');
   });
 
   app.setErrorHandler((error, request, reply) => {
     if (isPlatformError(error)) {
+      // An unread request body makes the connection unusable for another request.
+      if (error.status === 413) reply.header('Connection', 'close');
       return reply.code(error.status).send({ id: error.id, message: error.message, ...error.extra });
     }
     const err = error as Error & { statusCode?: number; code?: string; id?: string };
     if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE' || err.statusCode === 413) {
+      reply.header('Connection', 'close');
       return reply.code(413).send({ id: 'request_entity_too_large', message: 'The request body is too large for this endpoint.' });
     }
     if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) {
