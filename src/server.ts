@@ -132,6 +132,8 @@ export async function startSlipway(config: SlipwayConfig): Promise<RunningSlipwa
         decrypted.emit('connection', socket);
         return;
       }
+      // Hold the client's stdin until the rendezvous is ready to forward it.
+      socket.pause();
       const end = text.indexOf('\n');
       const firstLine = end >= 0 ? text.slice(0, end) : text;
       const rest = end >= 0 ? chunk.subarray(end + 1) : Buffer.alloc(0);

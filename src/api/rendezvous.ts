@@ -30,6 +30,7 @@ export async function serveRendezvous(socket: Duplex, firstLine: string, rest: B
   socket.on('data', (chunk: Buffer) => {
     if (!proc.stdin.writableEnded) toStdin(chunk);
   });
+  socket.resume();
   socket.on('error', () => undefined);
   socket.on('close', () => {
     if (!proc.stdin.writableEnded) proc.stdin.end();

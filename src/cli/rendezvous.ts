@@ -78,12 +78,12 @@ async function open(api: ApiClient, attachUrl: string): Promise<{ socket: tls.TL
 }
 
 /** Attaches stdin/stdout to the dyno; resolves with the remote command's exit status. */
-export async function attach(api: ApiClient, attachUrl: string): Promise<number> {
+export async function attach(api: ApiClient, attachUrl: string, opts: { raw?: boolean } = {}): Promise<number> {
   const { socket, secret } = await open(api, attachUrl);
   socket.setTimeout(60 * 60 * 1000);
   socket.write(`${secret}\r\n`);
   const stdin = process.stdin;
-  const tty = Boolean(stdin.isTTY);
+  const tty = Boolean(stdin.isTTY) && opts.raw !== false;
   let exitCode: number | undefined;
   let pending = '';
   const decoder = new StringDecoder('utf8');

@@ -217,5 +217,5 @@ function serviceRpc(
     .code(200)
     .headers(NO_CACHE)
     .header('content-type', `application/x-${service}-result`)
-    .send(child.stdout);
+    .send(output);
 }

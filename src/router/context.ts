@@ -8,9 +8,12 @@ import type { ScannedRequest } from './headers.js';
 import { clientAddress } from './headers.js';
 import type { RequestFacts } from './log.js';
 import type { UpstreamPool } from './upstream.js';
+import type { DeadlineQueue } from './deadlines.js';
 
 export interface RouterContext {
   pool: UpstreamPool;
+  /** Response deadlines of in-flight HTTP requests (responseTimeoutMs). */
+  deadlines: DeadlineQueue;
   log(line: RouterLogLine): void;
   connectTimeoutMs: number;
   responseTimeoutMs: number;

@@ -8,6 +8,7 @@ import type { Backend, RouteTarget } from './types.js';
 import type { ScannedRequest } from './headers.js';
 import { type RouterContext, prepare } from './context.js';
 import type { ResponseHead } from './response-parser.js';
+import type { Expirable } from './deadlines.js';
 import { type Upstream, type UpstreamSink, NOT_CONNECTED, RESPONDING } from './upstream.js';
 import { type RequestFacts, type RouterErrorCode, infoLine, errorLine } from './log.js';
 import { errorPage } from './pages.js';
@@ -60,7 +61,11 @@ function requestHead(method: string, path: string, headers: string[]): string {
   return head + '\r\n';
 }
 
-class HttpExchange implements UpstreamSink {
+class HttpExchange implements UpstreamSink, Expirable {
+  deadline = 0;
+  prevDue: Expirable | undefined = undefined;
+  nextDue: Expirable | undefined = undefined;
+  queued = false;
   private readonly retryStale: boolean;
   private readonly hasBody: boolean;
   private tried = 0;
@@ -75,7 +80,6 @@ class HttpExchange implements UpstreamSink {
   private reused = false;
   /** Set once the log line is written; later events are ignored. */
   private done = false;
-  private timer: NodeJS.Timeout | undefined;
   private connectMs = 0;
   private connectedAt = 0;
   private bytes = 0;
@@ -101,7 +105,7 @@ class HttpExchange implements UpstreamSink {
   }
 
   begin(): void {
-    this.timer = setTimeout(this.onTimeout, this.ctx.responseTimeoutMs);
+    this.ctx.deadlines.add(this, this.start);
     this.res.on('close', this.onClientClose);
     this.attempt();
   }
@@ -140,7 +144,7 @@ class HttpExchange implements UpstreamSink {
   }
 
   onHead(head: ResponseHead): void {
-    clearTimeout(this.timer);
+    this.ctx.deadlines.remove(this);
     this.responded = true;
     this.status = head.status;
     const headers = head.headers;
@@ -198,16 +202,17 @@ class HttpExchange implements UpstreamSink {
     this.fail('H13', this.backend.dyno);
   }
 
-  private readonly onTimeout = (): void => {
+  /** Called by the deadline queue when no response started within responseTimeoutMs. */
+  expire(): void {
     if (this.done || this.responded) return;
     this.upstream?.abort();
     this.upstream = undefined;
     this.fail('H12', this.connected ? this.backend.dyno : '');
-  };
+  }
 
   /** The response closes both when it finished and when the client went away. */
   private readonly onClientClose = (): void => {
-    clearTimeout(this.timer);
+    this.ctx.deadlines.remove(this);
     if (this.done) return;
     this.done = true;
     const res = this.res;
@@ -236,7 +241,7 @@ class HttpExchange implements UpstreamSink {
   private fail(code: RouterErrorCode, dyno: string): void {
     if (this.done) return;
     this.done = true;
-    clearTimeout(this.timer);
+    this.ctx.deadlines.remove(this);
     if (this.bodyStarted) {
       // Read and drop the rest of the upload so the client's connection stays usable.
       this.req.off('data', this.onRequestData);

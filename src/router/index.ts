@@ -10,6 +10,7 @@ import type { RouterContext } from './context.js';
 import { serveHttp } from './http-proxy.js';
 import { serveUpgrade } from './upgrade.js';
 import { UpstreamPool } from './upstream.js';
+import { DeadlineQueue } from './deadlines.js';
 
 export type { Backend, RouteTarget, RouteTable, RouterLogLine, RouterOptions } from './types.js';
 
@@ -25,13 +26,16 @@ export interface Router {
 export function createRouter(options: RouterOptions): Router {
   const connectTimeoutMs = options.connectTimeoutMs ?? 5000;
   const pool = new UpstreamPool(connectTimeoutMs);
+  const responseTimeoutMs = options.responseTimeoutMs ?? 30000;
+  const deadlines = new DeadlineQueue(responseTimeoutMs);
   const cursors = new Map<string, number>();
   const tunnels = new Set<Duplex>();
   const ctx: RouterContext = {
     pool,
+    deadlines,
     log: options.log,
     connectTimeoutMs,
-    responseTimeoutMs: options.responseTimeoutMs ?? 30000,
+    responseTimeoutMs,
     next(appId) {
       const n = cursors.get(appId) ?? 0;
       cursors.set(appId, n >= 0x3fffffff ? 0 : n + 1);
@@ -72,6 +76,7 @@ export function createRouter(options: RouterOptions): Router {
 
     close() {
       pool.close();
+      deadlines.close();
       for (const socket of tunnels) socket.destroy();
       tunnels.clear();
       cursors.clear();

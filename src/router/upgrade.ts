@@ -9,7 +9,7 @@ import type { RouteTarget } from './types.js';
 import type { ScannedRequest } from './headers.js';
 import { filterResponseHeaders } from './headers.js';
 import { type RouterContext, prepare, watchConnect, noop } from './context.js';
-import { type RequestFacts, type RouterErrorCode, infoLine, errorLine } from './log.js';
+import { type RouterErrorCode, infoLine, errorLine } from './log.js';
 import { errorPage } from './pages.js';
 
 /** Writes a raw HTTP/1.1 response head. `headers` are raw [name, value, …] pairs. */

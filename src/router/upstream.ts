@@ -249,7 +249,6 @@ export class UpstreamPool {
       for (let c = list.pop(); c !== undefined; c = list.pop()) {
         if (c.lastUsed > oldest && !c.socket.destroyed) {
           c.reused = true;
-          c.socket.ref();
           return c;
         }
         c.socket.destroy();
@@ -262,7 +261,6 @@ export class UpstreamPool {
 
   release(c: Upstream): void {
     c.lastUsed = Date.now();
-    c.socket.unref(); // idle connections must not keep the process alive
     let list = this.idle.get(c.port);
     if (list === undefined) this.idle.set(c.port, (list = []));
     list.push(c);

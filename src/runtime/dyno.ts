@@ -79,8 +79,11 @@ export class DynoProcess {
       this.resolveDone({ code: null, signal: null });
       return;
     }
-    pipeLines(this.process.stdout, (line) => this.logs.append(this.info.appId, 'app', this.info.name, line));
-    pipeLines(this.process.stderr, (line) => this.logs.append(this.info.appId, 'app', this.info.name, line));
+    // An attached one-off dyno's output belongs to its client only (and must wait, unread, for it).
+    if (!spec.interactive) {
+      pipeLines(this.process.stdout, (line) => this.logs.append(this.info.appId, 'app', this.info.name, line));
+      pipeLines(this.process.stderr, (line) => this.logs.append(this.info.appId, 'app', this.info.name, line));
+    }
     this.process.exited.then((status) => this.onExit(status));
   }
 

@@ -26,7 +26,7 @@ function makeCli(s: Slipway) {
 }
 
 const versionOf = (text: string, verb: string): number => {
-  const m = new RegExp(`${verb} .* and restarting \\S+\\.\\.\\. done, v(\\d+)`).exec(text);
+  const m = new RegExp(`${verb}.* and restarting \\S+\\.\\.\\. done, v(\\d+)`).exec(text);
   assert.ok(m, `no "${verb} ... done, vN" in: ${text}`);
   return Number(m[1]);
 };

@@ -173,8 +173,13 @@ describe('slipway CLI: deploy and run', () => {
       assert.equal(r.code, 0, `${args}: ${r.stderr}`);
       assert.match(r.stderr, /Restarting .*\.\.\. done/);
     }
-    const stop = await cli.run(['ps:stop', 'worker', '-a', app]);
+    const stop = await cli.run(['ps:stop', 'web.1', '-a', app]);
     assert.equal(stop.code, 0, stop.stderr);
+    assert.match(stop.stderr, /Stopping dyno web\.1 on cli-node\.\.\. done/);
+    // worker is scaled to 0: the server's message is shown.
+    const none = await cli.run(['ps:stop', 'worker', '-a', app]);
+    assert.equal(none.code, 1);
+    assert.match(none.stderr, /^Error: \S/m);
   });
 
   test('deploy builds the working tree through the build API', async () => {
@@ -186,8 +191,10 @@ describe('slipway CLI: deploy and run', () => {
     assert.equal(deploy.code, 0, `${deploy.stdout}\n${deploy.stderr}`);
     assert.match(deploy.stderr, /Uploading source\.\.\. done/);
     assert.match(deploy.stderr, new RegExp(`Released v${before + 1} of cli-node`));
-    const marker = await cli.run(['run', 'cat DEPLOYED.txt', '-a', app]);
-    assert.match(marker.stdout, /via slipway deploy/);
+    // The build recorded the commit it was made from.
+    const head = (await cli.gitIn(repo, 'rev-parse', 'HEAD')).stdout.trim();
+    const builds = await s.api('GET', `/apps/${app}/builds`);
+    assert.ok(builds.body.some((b: { source_blob?: { version?: string } }) => b.source_blob?.version === head), builds.text);
   });
 
   test('a failing build makes deploy exit non-zero', async () => {

@@ -7,6 +7,7 @@
  * - The response body of a link is its `targetSchema`, or the resource definition itself.
  * - `strictProperties: true` (interagent) becomes `additionalProperties: false`, so a field the
  *   schema does not know fails validation.
+ * - The two patterns that name Heroku's hosts (app `git_url`, `web_url`) accept any host.
  * - 4xx/5xx bodies are Heroku errors: `{id, message}` (plus optional `url`, `app`, `resource`).
  */
 import { existsSync, readFileSync } from 'node:fs';
@@ -105,6 +106,13 @@ function load(): Loaded {
   // interagent's strictProperties → JSON Schema's additionalProperties: false.
   walk(schema, (obj) => {
     if (obj.strictProperties === true && obj.additionalProperties === undefined) obj.additionalProperties = false;
+  });
+  // Heroku's own hostnames (git.heroku.com, *.herokuapp.com) are the only host-specific
+  // patterns; a self-hosted server keeps the rest of them (scheme, app name, `.git`, `/`).
+  walk(schema, (obj) => {
+    if (typeof obj.pattern === 'string') {
+      obj.pattern = obj.pattern.replace('git\\.heroku\\.com', '[^/]+').replace('\\.herokuapp\\.com', '\\.[^/]+');
+    }
   });
   // `example` values carry `id` fields that Ajv would take for draft-04 schema ids.
   stripExamples(schema);

@@ -45,7 +45,10 @@ export function logRoutes(app: FastifyInstance, deps: ApiDeps): void {
     const lastEventId = Number(request.headers['last-event-id'] ?? NaN);
     reply.hijack();
     const res = reply.raw;
-    res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache', Connection: 'keep-alive', 'X-Accel-Buffering': 'no' });
+    // A hijacked reply skips Fastify's headers, so the onRequest Request-Id is repeated here.
+    res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache', Connection: 'keep-alive', 'X-Accel-Buffering': 'no', 'Request-Id': request.id });
+    // Clients wait for the headers before they consider the stream open.
+    res.flushHeaders();
     const send = (line: LogLine) => res.write(`id: ${line.id}\ndata: ${formatLogLine(line)}\n\n`);
     const backlog = Number.isFinite(lastEventId)
       ? deps.logs.since(session.appId, lastEventId, session.filter)

@@ -67,7 +67,7 @@ async function deploy(api: ApiClient, app: string, dir: string): Promise<number>
   await api.get(`/apps/${enc(app)}`); // fail early with "Couldn't find that app."
   const { files, version } = await sourceFiles(dir);
   if (files.length === 0) throw new CliError(`There are no files to deploy in ${dir}${version !== null ? ' (git ls-files is empty: commit or add your files)' : ''}.`);
-  const tarball = await action(`Packing ${files.length} files from ${relative(process.cwd(), dir) || '.'}`, async (suffix) => {
+  const tarball = await action(`Packing ${files.length} files${relative(process.cwd(), dir) ? ` from ${relative(process.cwd(), dir)}` : ''}`, async (suffix) => {
     const buf = await packTarball(dir, files);
     suffix(bytes(buf.length));
     return buf;

@@ -90,8 +90,7 @@ command. Exits with the remote command's exit status.`,
         return created;
       }, '');
       if (!dyno.attach_url) throw new CliError(`The server did not return an attach URL for ${dyno.name}.`);
-      if (flags['no-tty'] && process.stdin.isTTY) process.stdin.setRawMode(false);
-      return attach(api, dyno.attach_url);
+      return attach(api, dyno.attach_url, { raw: !flags['no-tty'] });
     },
   },
   {

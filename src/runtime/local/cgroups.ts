@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { signal, sleep, waitUntilGone } from './process-tree.js';
 
@@ -224,6 +224,29 @@ export class ProcessCgroup {
         if (code !== 'EBUSY' || attempt >= 50) throw new Error(`cannot remove cgroup ${this.path}: ${(err as Error).message}`);
         await sleep(20);
       }
+    }
+  }
+}
+
+/**
+ * Removes empty per-process cgroups older than `minAgeMs` that no record points to any more
+ * (e.g. their Slipway was killed and its data dir deleted). The age guard spares cgroups
+ * another Slipway has just made and not yet moved its process into.
+ */
+export function sweepEmptyCgroups(support: CgroupSupport, minAgeMs: number): void {
+  let names: string[];
+  try {
+    names = readdirSync(support.parent);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const path = join(support.parent, name);
+    try {
+      if (!statSync(path).isDirectory() || Date.now() - statSync(path).ctimeMs < minAgeMs) continue;
+      if (read(join(path, 'cgroup.procs')).trim() === '') rmdirSync(path);
+    } catch {
+      // busy, gone or not ours to remove: leave it
     }
   }
 }

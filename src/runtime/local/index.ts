@@ -1,7 +1,7 @@
 import { mkdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { ProcessSpec, RunningProcess, Runtime } from '../contract.js';
-import { detectCgroups, ProcessCgroup, type CgroupSupport } from './cgroups.js';
+import { detectCgroups, ProcessCgroup, sweepEmptyCgroups, type CgroupSupport } from './cgroups.js';
 import { LocalProcess } from './local-process.js';
 import { ProcessRecords, reapRecord, removeStaleExtractions, removeStrayDirs, type ProcessRecord } from './orphans.js';
 import { bwrapLaunch, inCgroup, plainLaunch, probeBwrap, systemBinds } from './sandbox.js';
@@ -12,7 +12,8 @@ import { assertSafeId, SlugCache } from './slug-cache.js';
  * its slug, inside a bubblewrap sandbox when available, with a memory cgroup when writable.
  *
  * Layout under `<dataDir>/run/`: `slugs/<slugId>` (shared extractions), `dynos/<processId>/app`
- * (one writable copy per process), `procs/<processId>.json` (records for orphan cleanup).
+ * (one writable copy per process), `spares/` (the next copy of each slug, made ahead of time),
+ * `procs/<processId>.json` (records for orphan cleanup).
  */
 
 export interface LocalRuntimeOptions {
@@ -49,7 +50,7 @@ export class LocalRuntime implements Runtime {
     readonly isolation: string,
   ) {
     const run = join(dataDir, 'run');
-    this.slugs = new SlugCache(join(run, 'slugs'));
+    this.slugs = new SlugCache(join(run, 'slugs'), join(run, 'spares'));
     this.records = new ProcessRecords(join(run, 'procs'));
     this.dynosDir = join(run, 'dynos');
   }
@@ -92,7 +93,7 @@ export class LocalRuntime implements Runtime {
 
     let cgroup: ProcessCgroup | undefined;
     try {
-      await this.slugs.copy(slugDir, appDir);
+      await this.slugs.checkout(spec.slug.id, slugDir, appDir);
       if (this.cgroups) cgroup = ProcessCgroup.create(this.cgroups, spec.id, spec.memoryMb);
       const base = this.system ? bwrapLaunch(spec, appDir, this.system) : plainLaunch(spec, appDir);
       const proc = await LocalProcess.start({
@@ -123,6 +124,10 @@ export class LocalRuntime implements Runtime {
     }
     await removeStrayDirs(this.dynosDir, new Set([...this.running.keys(), ...this.starting]));
     await removeStaleExtractions(join(this.dataDir, 'run', 'slugs'), 10 * 60 * 1000);
+    if (this.cgroups) sweepEmptyCgroups(this.cgroups, 60 * 1000);
+    const spares = join(this.dataDir, 'run', 'spares');
+    const keep = [...(await this.slugs.sparePaths())].map((p) => p.slice(spares.length + 1));
+    await removeStrayDirs(spares, new Set(keep));
   }
 
   async forgetSlug(slugId: string): Promise<void> {

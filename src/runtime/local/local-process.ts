@@ -5,7 +5,7 @@ import { PassThrough, type Readable, type Writable } from 'node:stream';
 import type { ExitStatus, ProcessSpec, RunningProcess } from '../contract.js';
 import type { ProcessCgroup } from './cgroups.js';
 import type { ProcessRecord, ProcessRecords } from './orphans.js';
-import { allProcesses, descendants, groupMembers, readStat, signal, sleep, waitUntilGone } from './process-tree.js';
+import { allProcesses, descendants, groupMembers, readStat, signal, waitUntilGone } from './process-tree.js';
 import type { Launch } from './sandbox.js';
 
 /** One running dyno process tree, spawned by the local runtime. */
@@ -27,11 +27,15 @@ export class LocalProcess implements RunningProcess {
   readonly exited: Promise<ExitStatus>;
   private done = false;
   private killedByUs = false;
+  /** The pid record being written; finish() must not delete it before it exists. */
+  private recorded: Promise<void> = Promise.resolve();
 
   private constructor(
     private readonly options: LocalProcessOptions,
     private readonly child: ChildProcess,
     readonly stdin: Writable,
+    readonly stdout: Readable,
+    readonly stderr: Readable,
   ) {
     this.exited = new Promise<ExitStatus>((resolve) => {
       child.once('exit', (code, sig) => {
@@ -57,15 +61,20 @@ export class LocalProcess implements RunningProcess {
       child.once('spawn', resolve);
       child.once('error', (err) => reject(new Error(`cannot start ${spec.appName} ${spec.name}: ${err.message}`)));
     });
+    // Node discards a child's unread output when it exits before anyone listens, and a caller
+    // cannot listen before start() resolves: pipe into our own buffers right away.
+    const stdout = child.stdout!.pipe(new PassThrough());
+    const stderr = child.stderr!.pipe(new PassThrough());
     let stdin: Writable;
     if (child.stdin) stdin = child.stdin;
     else {
       stdin = new PassThrough();
       stdin.end();
     }
-    const proc = new LocalProcess(options, child, stdin);
+    const proc = new LocalProcess(options, child, stdin, stdout, stderr);
     const stat = readStat(child.pid!);
-    await options.records.save({ ...options.record, pid: child.pid, startTime: stat?.startTime });
+    proc.recorded = options.records.save({ ...options.record, pid: child.pid, startTime: stat?.startTime });
+    await proc.recorded;
     return proc;
   }
 
@@ -77,19 +86,14 @@ export class LocalProcess implements RunningProcess {
     return this.child.pid;
   }
 
-  get stdout(): Readable {
-    return this.child.stdout!;
-  }
-
-  get stderr(): Readable {
-    return this.child.stderr!;
-  }
-
   async stop(graceMs: number): Promise<ExitStatus> {
     if (this.done) return this.exited;
     for (const pid of this.appPids()) signal(pid, 'SIGTERM');
-    const timer = sleep(Math.max(0, graceMs)).then(() => 'timeout' as const);
-    if ((await Promise.race([this.exited, timer])) === 'timeout') await this.killTree();
+    let timer: NodeJS.Timeout | undefined;
+    const grace = new Promise<'timeout'>((resolve) => (timer = setTimeout(resolve, Math.max(0, graceMs), 'timeout')));
+    const outcome = await Promise.race([this.exited, grace]);
+    clearTimeout(timer);
+    if (outcome === 'timeout') await this.killTree();
     return this.exited;
   }
 
@@ -155,21 +159,26 @@ export class LocalProcess implements RunningProcess {
       await cgroup.remove();
     }
     await rm(record.dynoDir, { recursive: true, force: true });
+    await this.recorded.catch(() => undefined);
     await records.remove(record.processId);
     this.done = true;
     return status;
   }
 
-  /** Waits until stdout and stderr are drained, so `exited` means all output was delivered. */
+  /**
+   * Waits until the app's output has reached our stdout/stderr buffers, so `exited` means
+   * all output is readable. A consumer that does not read can stall that; give up waiting
+   * after a while (the streams still end once they are drained).
+   */
   private async streamsClosed(): Promise<void> {
-    const closed = new Promise<void>((resolve) => {
-      if (this.child.stdout?.closed !== false && this.child.stderr?.closed !== false) resolve();
-      else this.child.once('close', () => resolve());
-    });
-    const timeout = sleep(5_000).then(() => {
-      this.child.stdout?.destroy();
-      this.child.stderr?.destroy();
-    });
-    await Promise.race([closed, timeout]);
+    const ended = (stream: Readable | null) =>
+      new Promise<void>((resolve) => {
+        if (!stream || stream.readableEnded || stream.destroyed) resolve();
+        else stream.once('close', resolve);
+      });
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, 5_000)));
+    await Promise.race([Promise.all([ended(this.child.stdout), ended(this.child.stderr)]), timeout]);
+    clearTimeout(timer);
   }
 }

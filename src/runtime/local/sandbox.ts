@@ -28,11 +28,13 @@ export interface Launch {
 const PROFILE_SCRIPT = [
   'for f in "$2"/.profile.d/*.sh; do if [ -r "$f" ]; then . "$f"; fi; done; unset f',
   'if [ -r "$2/.profile" ]; then . "$2/.profile"; fi',
-  'exec /bin/bash -c "$1"',
+  'exec /bin/bash --norc -c "$1"',
 ].join('\n');
 
 function dynoCommand(spec: ProcessSpec, appPath: string): string[] {
-  return ['/bin/bash', '-c', PROFILE_SCRIPT, `slipway-${spec.name}`, spec.command, appPath];
+  // --norc: Node's stdio pipes are sockets, and bash would otherwise take that for an ssh
+  // session and source ~/.bashrc.
+  return ['/bin/bash', '--norc', '-c', PROFILE_SCRIPT, `slipway-${spec.name}`, spec.command, appPath];
 }
 
 /** The dyno's environment: exactly spec.env, plus HOME and PATH defaults when it has none. */
@@ -55,7 +57,7 @@ export function dynoEnv(spec: ProcessSpec, home: string): Record<string, string>
  */
 export function inCgroup(launch: Launch, procsFile: string | undefined): Launch {
   if (!procsFile) return launch;
-  return { ...launch, file: '/bin/bash', args: ['-c', 'echo $$ > "$0" && exec "$@"', procsFile, launch.file, ...launch.args] };
+  return { ...launch, file: '/bin/bash', args: ['--norc', '-c', 'echo $$ > "$0" && exec "$@"', procsFile, launch.file, ...launch.args] };
 }
 
 /** Plain process: no sandbox. setpriv makes it die with Slipway even after a kill -9. */

@@ -20,8 +20,33 @@ export function assertSafeId(kind: string, id: string): void {
  */
 export class SlugCache {
   private readonly pending = new Map<string, Promise<string>>();
+  /** One ready-made private copy per slug, so the next start only renames (copies are slow). */
+  private readonly spares = new Map<string, Promise<string | undefined>>();
 
-  constructor(private readonly dir: string) {}
+  constructor(
+    private readonly dir: string,
+    private readonly sparesDir: string,
+  ) {}
+
+  /** Gives `destination` a private copy of the extracted slug, then prepares the next one. */
+  async checkout(slugId: string, extracted: string, destination: string): Promise<void> {
+    const spare = await this.spares.get(slugId);
+    this.spares.delete(slugId);
+    let done = false;
+    if (spare) done = await rename(spare, destination).then(() => true, () => false);
+    if (!done) await this.copy(extracted, destination);
+    const next = join(this.sparesDir, `${slugId}-${randomBytes(6).toString('hex')}`);
+    const prepared = mkdir(this.sparesDir, { recursive: true })
+      .then(() => this.copy(extracted, next))
+      .then(() => next, () => rm(next, { recursive: true, force: true }).then(() => undefined));
+    this.spares.set(slugId, prepared);
+  }
+
+  /** Paths of spare copies this cache still owns (everything else in sparesDir is stale). */
+  async sparePaths(): Promise<Set<string>> {
+    const paths = await Promise.all([...this.spares.values()].map((p) => p.catch(() => undefined)));
+    return new Set(paths.filter((p): p is string => p !== undefined));
+  }
 
   /** Returns the extracted slug directory, extracting it on first use. */
   extracted(slug: { id: string; path: string }): Promise<string> {
@@ -71,6 +96,9 @@ export class SlugCache {
 
   async forget(slugId: string): Promise<void> {
     assertSafeId('slug', slugId);
+    const spare = await this.spares.get(slugId);
+    this.spares.delete(slugId);
+    if (spare) await rm(spare, { recursive: true, force: true });
     await rm(join(this.dir, slugId), { recursive: true, force: true });
   }
 

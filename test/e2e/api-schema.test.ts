@@ -1,0 +1,394 @@
+/**
+ * Every endpoint of the HTTP API answers with bodies that validate against the Heroku Platform
+ * API schema (shared/spec/heroku-platform-api.schema.json, strictProperties enforced), and
+ * follows its wire conventions: Range/Next-Range, Accept variants, Request-Id, error bodies.
+ *
+ * The last test checks that every route registered in src/api was exercised here, so a new
+ * endpoint fails this file until it is covered (and its response shape validated).
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startSlipway, waitFor, ROOT, EXAMPLES, type Slipway, type ApiResponse } from '../helpers/slipway.js';
+import { exec } from '../helpers/exec.js';
+import { deployExample } from '../helpers/flow.js';
+import { validateDefinition, validateResponse } from '../helpers/heroku-schema.js';
+
+const APP = 'schema-shop';
+const STATIC = 'schema-static';
+const TEMP = 'schema-temp';
+
+let s: Slipway;
+
+// ---------------------------------------------------------------------------------------------
+// Which routes the server registers (read from src/api), and which of them this file exercised.
+
+interface Route {
+  method: string;
+  pattern: string;
+  regex: RegExp;
+  literal: number;
+}
+
+let routes: Route[] | undefined;
+const exercised = new Set<string>();
+
+function implementedRoutes(): Route[] {
+  if (routes) return routes;
+  const dir = join(ROOT, 'src', 'api');
+  const files = [join(dir, 'server.ts'), ...readdirSync(join(dir, 'routes')).filter((f) => f.endsWith('.ts')).map((f) => join(dir, 'routes', f))];
+  const found = new Map<string, Route>();
+  for (const file of files) {
+    const source = readFileSync(file, 'utf8');
+    for (const m of source.matchAll(/\bapp\.(get|post|put|patch|delete)\(\s*['"`]([^'"`]+)['"`]/g)) {
+      const method = m[1].toUpperCase();
+      const pattern = m[2];
+      const parts = pattern.split(/:[A-Za-z_]+/);
+      const regex = new RegExp(`^${parts.map((p) => p.replace(/[.*+?^${}()|[\]\\~]/g, '\\$&')).join('[^/]+')}/?$`);
+      found.set(`${method} ${pattern}`, { method, pattern, regex, literal: parts.join('').length });
+    }
+  }
+  routes = [...found.values()];
+  return routes;
+}
+
+/** Notes that a concrete request exercised the registered route it maps to. */
+function record(method: string, path: string): void {
+  const clean = new URL(path, 'http://x').pathname;
+  const matches = implementedRoutes().filter((r) => r.method === method.toUpperCase() && r.regex.test(clean));
+  if (matches.length === 0) return;
+  const best = matches.reduce((a, b) => (b.literal > a.literal ? b : a));
+  exercised.add(`${best.method} ${best.pattern}`);
+}
+
+// ---------------------------------------------------------------------------------------------
+
+interface CallOptions {
+  body?: unknown;
+  headers?: Record<string, string>;
+  /** The expected status; checked before the body is validated. */
+  status?: number;
+}
+
+/** One API call: checks the status, the Request-Id header and the body against the schema. */
+async function call(method: string, path: string, options: CallOptions = {}): Promise<ApiResponse> {
+  const res = await s.api(method, path, options.body, options.headers);
+  record(method, path);
+  assert.ok(res.headers.get('request-id'), `${method} ${path} answered without a Request-Id header`);
+  if (options.status !== undefined) assert.equal(res.status, options.status, `${method} ${path} → ${res.status}: ${res.text}`);
+  assert.match(res.headers.get('content-type') ?? '', /json/, `${method} ${path}: the body is not JSON`);
+  assert.notEqual(res.body, undefined, `${method} ${path}: the body does not parse as JSON: ${res.text}`);
+  const errors = validateResponse(method, path, res.status, res.body);
+  assert.deepEqual(errors, [], `response does not match the Heroku schema:\n${errors.join('\n')}\nbody: ${res.text.slice(0, 2000)}`);
+  return res;
+}
+
+/** An error response: status, `{id, message}` shape (validated by call) and the error id. */
+async function callError(method: string, path: string, status: number, id: string, options: Omit<CallOptions, 'status'> = {}): Promise<ApiResponse> {
+  const res = await call(method, path, { ...options, status });
+  assert.equal(res.body.id, id, `${method} ${path}: error id`);
+  return res;
+}
+
+/** A request outside the JSON API (capability URLs, streams): recorded, Request-Id checked. */
+async function raw(method: string, path: string, init: RequestInit = {}): Promise<Response> {
+  const url = path.startsWith('http') ? path : s.url + path;
+  const res = await fetch(url, { method, ...init });
+  record(method, new URL(url).pathname);
+  assert.ok(res.headers.get('request-id'), `${method} ${new URL(url).pathname} answered without a Request-Id header`);
+  return res;
+}
+
+const pathOf = (url: string) => new URL(url).pathname;
+
+before(async () => {
+  s = await startSlipway();
+  await call('POST', '/apps', { body: { name: APP }, status: 201 });
+  const { push } = await deployExample(s, APP, 'node-app');
+  assert.equal(push.code, 0, push.stderr);
+  await waitFor('web.1 up', async () => (await s.api('GET', `/apps/${APP}/dynos/web.1`)).body?.state === 'up');
+});
+
+after(async () => {
+  await s?.destroy();
+});
+
+test('account and users', async () => {
+  const account = (await call('GET', '/account', { status: 200 })).body;
+  const me = (await call('GET', '/users/~', { status: 200 })).body;
+  assert.equal(me.id, account.id);
+  assert.equal((await call('GET', `/users/${encodeURIComponent(account.email)}`, { status: 200 })).body.id, account.id);
+  assert.equal((await call('GET', `/users/${account.id}`, { status: 200 })).body.email, account.email);
+  await callError('GET', '/users/nobody@example.com', 404, 'not_found');
+  await callError('GET', '/account/features/some-flag', 404, 'not_found');
+
+  // Slipway's own POST /accounts is not in the Heroku schema; the account inside it is.
+  const created = await s.api('POST', '/accounts', { email: 'second@example.com' });
+  record('POST', '/accounts');
+  assert.ok(created.headers.get('request-id'));
+  assert.equal(created.status, 201, created.text);
+  assert.deepEqual(validateDefinition('account', created.body.account, 'POST /accounts .account'), []);
+  assert.equal(typeof created.body.api_key, 'string');
+  const other = created.body.api_key as string;
+  // Another user may not read the admin's account, nor use apps it cannot access.
+  await callError('GET', `/users/${account.id}`, 403, 'forbidden', { headers: { Authorization: `Bearer ${other}` } });
+  const hidden = await call('GET', `/apps/${APP}`, { headers: { Authorization: `Bearer ${other}` } });
+  assert.ok(hidden.status === 403 || hidden.status === 404, `another user's app: ${hidden.status}`);
+  await callError('POST', '/accounts', 422, 'invalid_params', { body: { email: 'not-an-email' } });
+});
+
+test('apps: create, list, info, update, delete', async () => {
+  const created = (await call('POST', '/apps', { body: { name: TEMP }, status: 201 })).body;
+  assert.equal(created.name, TEMP);
+  const list = (await call('GET', '/apps', { status: 200 })).body;
+  assert.ok(list.some((a: any) => a.name === TEMP));
+  assert.ok((await call('GET', '/users/~/apps', { status: 200 })).body.some((a: any) => a.name === APP));
+  const info = (await call('GET', `/apps/${APP}`, { status: 200 })).body;
+  assert.ok(info.released_at, 'a deployed app has released_at');
+  assert.equal((await call('GET', `/apps/${info.id}`, { status: 200 })).body.name, APP);
+  assert.equal((await call('PATCH', `/apps/${TEMP}`, { body: { maintenance: true }, status: 200 })).body.maintenance, true);
+  assert.equal((await call('PATCH', `/apps/${TEMP}`, { body: { maintenance: false }, status: 200 })).body.maintenance, false);
+  await callError('PATCH', `/apps/${TEMP}`, 422, 'invalid_params', { body: { maintenance: 'yes' } });
+  await callError('POST', '/apps', 422, 'invalid_params', { body: { name: 'Not A Valid Name!' } });
+  await call('POST', '/apps', { body: { name: TEMP }, status: 422 });
+  assert.equal((await call('DELETE', `/apps/${TEMP}`, { status: 200 })).body.name, TEMP);
+  const gone = await callError('GET', `/apps/${TEMP}`, 404, 'not_found');
+  assert.match(gone.body.message, /Couldn't find that app/);
+});
+
+test('config vars and release config vars', async () => {
+  assert.equal(typeof (await call('GET', `/apps/${APP}/config-vars`, { status: 200 })).body, 'object');
+  const set = (await call('PATCH', `/apps/${APP}/config-vars`, { body: { SCHEMA_CHECK: 'yes', OTHER: 'x' }, status: 200 })).body;
+  assert.equal(set.SCHEMA_CHECK, 'yes');
+  const unset = (await call('PATCH', `/apps/${APP}/config-vars`, { body: { OTHER: null }, status: 200 })).body;
+  assert.equal(unset.OTHER, undefined);
+  const releases = (await call('GET', `/apps/${APP}/releases`, { status: 200 })).body;
+  const latest = releases[releases.length - 1];
+  assert.equal((await call('GET', `/apps/${APP}/releases/${latest.version}/config-vars`, { status: 200 })).body.SCHEMA_CHECK, 'yes');
+  await call('GET', `/apps/${APP}/releases/${latest.id}/config-vars`, { status: 200 });
+  await callError('PATCH', `/apps/${APP}/config-vars`, 422, 'invalid_params', { body: { BAD: { nested: true } } });
+  await call('GET', `/apps/${APP}/releases/999/config-vars`, { status: 404 });
+});
+
+test('releases: list, info, rollback, release a slug', async () => {
+  const releases = (await call('GET', `/apps/${APP}/releases`, { status: 200 })).body;
+  const deploy = releases.find((r: any) => r.slug);
+  assert.ok(deploy, 'the git push made a release with a slug');
+  assert.equal((await call('GET', `/apps/${APP}/releases/${deploy.version}`, { status: 200 })).body.id, deploy.id);
+  assert.equal((await call('GET', `/apps/${APP}/releases/${deploy.id}`, { status: 200 })).body.version, deploy.version);
+  await callError('GET', `/apps/${APP}/releases/999`, 404, 'not_found');
+
+  // The deploy ran a release command, so it has an output stream.
+  assert.ok(deploy.output_stream_url, 'the deploy release has output_stream_url');
+  const output = await raw('GET', deploy.output_stream_url);
+  assert.equal(output.status, 200);
+  assert.match(await output.text(), /release phase ran/);
+
+  const rollback = (await call('POST', `/apps/${APP}/releases`, { body: { release: String(deploy.version) }, status: 201 })).body;
+  assert.match(rollback.description, /Rollback/i);
+  const bySlug = (await call('POST', `/apps/${APP}/releases`, { body: { slug: deploy.slug.id, description: 'schema check' }, status: 201 })).body;
+  assert.equal(bySlug.slug.id, deploy.slug.id);
+  await callError('POST', `/apps/${APP}/releases`, 422, 'invalid_params', { body: {} });
+  await waitFor('the new releases to settle', async () => {
+    const list = (await call('GET', `/apps/${APP}/releases`, { status: 200 })).body;
+    return list.every((r: any) => r.status !== 'pending');
+  }, 120_000, 250);
+});
+
+test('sources, builds from an uploaded tarball, slugs', async () => {
+  await call('POST', '/apps', { body: { name: STATIC }, status: 201 });
+  const plain = (await call('POST', '/sources', { status: 201 })).body;
+  assert.ok(plain.source_blob.put_url);
+  const { source_blob: blob } = (await call('POST', `/apps/${STATIC}/sources`, { status: 201 })).body;
+
+  const dir = mkdtempSync(join(tmpdir(), 'slipway-schema-'));
+  try {
+    const tarball = join(dir, 'static-site.tgz');
+    const tar = await exec('tar', ['-czf', tarball, '-C', join(EXAMPLES, 'static-site'), '.']);
+    assert.equal(tar.code, 0, tar.stderr);
+    const bytes = readFileSync(tarball);
+    const put = await raw('PUT', blob.put_url, { body: bytes, headers: { 'Content-Type': '' } });
+    assert.equal(put.status, 200, await put.clone().text());
+    const back = await raw('GET', blob.get_url);
+    assert.equal(back.status, 200);
+    assert.equal(Buffer.from(await back.arrayBuffer()).length, bytes.length);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+
+  const build = (await call('POST', `/apps/${STATIC}/builds`, { body: { source_blob: { url: blob.get_url, version: 'static-v1' } }, status: 201 })).body;
+  assert.equal(build.status, 'pending');
+  const done = await waitFor('the build to finish', async () => {
+    const b = (await call('GET', `/apps/${STATIC}/builds/${build.id}`, { status: 200 })).body;
+    return b.status !== 'pending' ? b : undefined;
+  }, 180_000, 250);
+  assert.equal(done.status, 'succeeded');
+  const output = await raw('GET', done.output_stream_url);
+  assert.equal(output.status, 200);
+  assert.match(await output.text(), /static/i);
+
+  const builds = (await call('GET', `/apps/${STATIC}/builds`, { status: 200 })).body;
+  assert.deepEqual(builds.map((b: any) => b.id), [build.id]);
+  assert.ok(done.slug?.id, 'a finished build has a slug');
+  const slug = (await call('GET', `/apps/${STATIC}/slugs/${done.slug.id}`, { status: 200 })).body;
+  assert.equal(slug.id, done.slug.id);
+  await callError('GET', `/apps/${STATIC}/slugs/00000000-0000-4000-8000-000000000000`, 404, 'not_found');
+  await callError('GET', `/apps/${STATIC}/builds/00000000-0000-4000-8000-000000000000`, 404, 'not_found');
+  await callError('POST', `/apps/${STATIC}/builds`, 422, 'invalid_params', { body: { source_blob: { url: 'ftp://nowhere' } } });
+  await waitFor('the static release', async () => (await call('GET', `/apps/${STATIC}/builds/${build.id}`, { status: 200 })).body.release?.id);
+});
+
+test('formation: list, info, batch update, update one', async () => {
+  const list = (await call('GET', `/apps/${APP}/formation`, { status: 200 })).body;
+  assert.deepEqual(list.map((f: any) => f.type).sort(), ['web', 'worker']);
+  assert.equal((await call('GET', `/apps/${APP}/formation/web`, { status: 200 })).body.type, 'web');
+  const batch = (await call('PATCH', `/apps/${APP}/formation`, { body: { updates: [{ type: 'worker', quantity: 1 }] }, status: 200 })).body;
+  assert.equal(batch.find((f: any) => f.type === 'worker').quantity, 1);
+  assert.equal((await call('PATCH', `/apps/${APP}/formation/worker`, { body: { quantity: 0 }, status: 200 })).body.quantity, 0);
+  await call('GET', `/apps/${APP}/formation/nope`, { status: 404 });
+  await callError('PATCH', `/apps/${APP}/formation`, 422, 'invalid_params', { body: { type: 'web' } });
+});
+
+test('dynos: list, info, one-off, restart, stop', async () => {
+  await waitFor('web.1 up', async () => (await call('GET', `/apps/${APP}/dynos/web.1`)).body?.state === 'up', 60_000, 250);
+  const list = (await call('GET', `/apps/${APP}/dynos`, { status: 200 })).body;
+  assert.ok(list.some((d: any) => d.name === 'web.1'));
+  const web = (await call('GET', `/apps/${APP}/dynos/web.1`, { status: 200 })).body;
+  assert.equal((await call('GET', `/apps/${APP}/dynos/${web.id}`, { status: 200 })).body.name, 'web.1');
+  await callError('GET', `/apps/${APP}/dynos/nope.7`, 404, 'not_found');
+
+  const run = (await call('POST', `/apps/${APP}/dynos`, { body: { command: 'node -e "console.log(1)"', attach: false, env: { A: '1' } }, status: 201 })).body;
+  assert.equal(run.attach_url, null);
+  assert.match(run.name, /^run\./);
+  // The one-off may already have finished; either answer must have a valid shape.
+  const oneOff = await call('GET', `/apps/${APP}/dynos/${run.name}`);
+  assert.ok(oneOff.status === 200 || oneOff.status === 404, `one-off info: ${oneOff.status}`);
+  await callError('POST', `/apps/${APP}/dynos`, 422, 'invalid_params', { body: { attach: false } });
+
+  assert.deepEqual((await call('DELETE', `/apps/${APP}/dynos/web.1`, { status: 202 })).body, {});
+  assert.deepEqual((await call('DELETE', `/apps/${APP}/formations/web`, { status: 202 })).body, {});
+  assert.deepEqual((await call('DELETE', `/apps/${APP}/dynos`, { status: 202 })).body, {});
+  assert.deepEqual((await call('POST', `/apps/${APP}/dynos/web.1/actions/stop`, { status: 202 })).body, {});
+  assert.deepEqual((await call('POST', `/apps/${APP}/formations/web/actions/stop`, { status: 202 })).body, {});
+  await waitFor('web.1 back up', async () => (await call('GET', `/apps/${APP}/dynos/web.1`)).body?.state === 'up', 60_000, 250);
+});
+
+test('log sessions', async () => {
+  const session = (await call('POST', `/apps/${APP}/log-sessions`, { body: { lines: 20, tail: false }, status: 201 })).body;
+  const stream = await raw('GET', session.logplex_url);
+  assert.equal(stream.status, 200);
+  assert.match(stream.headers.get('content-type') ?? '', /text\/event-stream/);
+  assert.match(await stream.text(), /^data: /m);
+  await call('POST', `/apps/${APP}/log-sessions`, { body: { dyno: 'web.1', source: 'app' }, status: 201 });
+  await callError('POST', `/apps/${APP}/log-sessions`, 422, 'invalid_params', { body: { lines: 5000 } });
+  await call('GET', `${pathOf(session.logplex_url)}x`, { status: 404 });
+});
+
+test('app features: list, info, update', async () => {
+  const list = (await call('GET', `/apps/${APP}/features`, { status: 200 })).body;
+  assert.ok(list.length > 0);
+  const name = list[0].name;
+  assert.equal((await call('GET', `/apps/${APP}/features/${name}`, { status: 200 })).body.name, name);
+  assert.equal((await call('GET', `/apps/${APP}/features/${list[0].id}`, { status: 200 })).body.name, name);
+  assert.equal((await call('PATCH', `/apps/${APP}/features/${name}`, { body: { enabled: false }, status: 200 })).body.enabled, false);
+  assert.equal((await call('PATCH', `/apps/${APP}/features/${name}`, { body: { enabled: true }, status: 200 })).body.enabled, true);
+  await callError('GET', `/apps/${APP}/features/no-such-feature`, 404, 'not_found');
+  await callError('PATCH', `/apps/${APP}/features/${name}`, 422, 'invalid_params', { body: { enabled: 'yes' } });
+});
+
+test('Range: pages with 206 + Next-Range, lenient forms, empty header', async () => {
+  const all = (await call('GET', `/apps/${APP}/releases`, { status: 200 })).body;
+  assert.ok(all.length >= 4, `enough releases to page through (${all.length})`);
+  const versionsDesc = all.map((r: any) => r.version).sort((a: number, b: number) => b - a);
+
+  const first = await call('GET', `/apps/${APP}/releases`, { headers: { Range: 'version ..; max=2, order=desc' }, status: 206 });
+  assert.deepEqual(first.body.map((r: any) => r.version), versionsDesc.slice(0, 2));
+  let next = first.headers.get('next-range');
+  assert.ok(next, '206 carries Next-Range');
+  const seen = first.body.map((r: any) => r.version);
+  for (let page = 0; next && page < 20; page++) {
+    const res = await call('GET', `/apps/${APP}/releases`, { headers: { Range: next } });
+    assert.ok(res.status === 206 || res.status === 200, `page status ${res.status}`);
+    seen.push(...res.body.map((r: any) => r.version));
+    next = res.headers.get('next-range');
+    if (res.status === 200) assert.equal(next, null, 'a complete page has no Next-Range');
+  }
+  assert.deepEqual(seen, versionsDesc, 'following Next-Range gives the rest, in order, without repeats');
+
+  for (const range of ['version ..; order=desc,max=1', 'version ..; max=1, order=desc']) {
+    const res = await call('GET', `/apps/${APP}/releases`, { headers: { Range: range }, status: 206 });
+    assert.deepEqual(res.body.map((r: any) => r.version), [versionsDesc[0]], range);
+  }
+  for (const range of ['id ..; max=1000;', '', 'version ..; order=desc', 'version ..']) {
+    const res = await call('GET', `/apps/${APP}/releases`, { headers: { Range: range }, status: 200 });
+    assert.equal(res.body.length, all.length, `Range: ${JSON.stringify(range)}`);
+    assert.equal(res.headers.get('next-range'), null, `Range: ${JSON.stringify(range)} gives no Next-Range`);
+  }
+
+  // Other lists page the same way.
+  const apps = await call('GET', '/apps', { headers: { Range: 'name ..; max=1' }, status: 206 });
+  assert.equal(apps.body.length, 1);
+  const rest = await call('GET', '/apps', { headers: { Range: apps.headers.get('next-range')! } });
+  assert.ok(rest.body.length >= 1);
+  assert.ok(!rest.body.some((a: any) => a.name === apps.body[0].name), 'the next page starts after the last one');
+  await call('GET', `/apps/${APP}/formation`, { headers: { Range: 'type ..; max=1' }, status: 206 });
+  await call('GET', `/apps/${APP}/dynos`, { headers: { Range: 'name ..; max=1000' }, status: 200 });
+  await call('GET', `/apps/${STATIC}/builds`, { headers: { Range: 'created_at ..; order=desc, max=1' }, status: 200 });
+});
+
+test('every Accept variant of version 3 is accepted', async () => {
+  const variants = ['', '.sdk', '.pipelines', '.filters', '.webhooks', '.docker-releases', '.review-apps', '.repositories-api', '.account-quotas', '.run-inside', '.team-invitations', '.dogwood', '.fir'];
+  for (const variant of variants) {
+    const accept = `application/vnd.heroku+json; version=3${variant}`;
+    await call('GET', '/account', { headers: { Accept: accept }, status: 200 });
+    await call('GET', `/apps/${APP}/releases`, { headers: { Accept: accept, Range: 'version ..; max=1, order=desc' }, status: 206 });
+  }
+  await call('GET', '/account', { headers: { Accept: 'application/json' }, status: 200 });
+  await call('GET', '/account', { headers: { Accept: '*/*' }, status: 200 });
+});
+
+test('unsupported endpoints answer 404 not_found naming the method and path', async () => {
+  for (const [method, path] of [
+    ['GET', `/apps/${APP}/addons`],
+    ['DELETE', '/account'],
+    ['POST', '/no/such/thing'],
+    ['PUT', `/apps/${APP}`],
+  ] as const) {
+    const res = await callError(method, path, 404, 'not_found', method === 'GET' || method === 'DELETE' ? {} : { body: {} });
+    assert.ok(res.body.message.includes(`${method} ${path}`), `the message names ${method} ${path}: ${res.body.message}`);
+  }
+});
+
+test('a wrong or missing API key gives 401 unauthorized', async () => {
+  for (const path of ['/account', '/apps', `/apps/${APP}/releases`, `/apps/${APP}/dynos`]) {
+    await callError('GET', path, 401, 'unauthorized', { headers: { Authorization: 'Bearer not-a-real-key' } });
+    await callError('GET', path, 401, 'unauthorized', { headers: { Authorization: '' } });
+  }
+  const basic = Buffer.from(':wrong-key').toString('base64');
+  await callError('GET', '/account', 401, 'unauthorized', { headers: { Authorization: `Basic ${basic}` } });
+  await callError('POST', '/apps', 401, 'unauthorized', { body: { name: 'nope-app' }, headers: { Authorization: 'Bearer nope' } });
+  // Without any Authorization header at all.
+  const res = await fetch(`${s.url}/account`, { headers: { Accept: 'application/vnd.heroku+json; version=3' } });
+  assert.equal(res.status, 401);
+  assert.ok(res.headers.get('request-id'));
+  const body = (await res.json()) as unknown;
+  assert.deepEqual(validateResponse('GET', '/account', 401, body), []);
+  assert.equal((body as { id: string }).id, 'unauthorized');
+});
+
+test('plain endpoints: health and CA certificate', async () => {
+  const health = await raw('GET', '/healthz');
+  assert.equal(health.status, 200);
+  const ca = await raw('GET', '/ca.pem');
+  assert.equal(ca.status, 200);
+  assert.match(await ca.text(), /BEGIN CERTIFICATE/);
+});
+
+test('every route the server registers was exercised by this file', () => {
+  const missing = implementedRoutes()
+    .map((r) => `${r.method} ${r.pattern}`)
+    .filter((key) => !exercised.has(key));
+  assert.deepEqual(missing, [], `routes in src/api with no schema check in test/e2e/api-schema.test.ts:\n${missing.join('\n')}`);
+});
