@@ -50,12 +50,8 @@ export function prepare(req: IncomingMessage, scan: ScannedRequest, hostname: st
   };
 }
 
-export class ConnectTimeoutError extends Error {
-  readonly code = 'ETIMEDOUT';
-  constructor(ms: number) {
-    super(`connecting to the dyno took longer than ${ms}ms`);
-  }
-}
+import { ConnectTimeoutError } from './upstream.js';
+export { ConnectTimeoutError };
 
 /**
  * Calls `onConnected` once the request's socket is connected: at once for a reused

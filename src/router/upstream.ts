@@ -5,7 +5,13 @@
  */
 import { connect, type Socket } from 'node:net';
 import { ChunkedDecoder, CHUNKED, UNTIL_CLOSE, ProtocolError, parseHead, type ResponseHead } from './response-parser.js';
-import { ConnectTimeoutError } from './context.js';
+
+export class ConnectTimeoutError extends Error {
+  readonly code = 'ETIMEDOUT';
+  constructor(ms: number) {
+    super(`connecting to the dyno took longer than ${ms}ms`);
+  }
+}
 
 /** How far an exchange got when its connection failed. */
 export const NOT_CONNECTED = 0; // nothing reached the dyno: safe to try another

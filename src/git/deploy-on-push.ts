@@ -1,5 +1,5 @@
 import { createInterface } from 'node:readline';
-import type { GitPush, PushResult } from '../git/index.js';
+import type { GitPush, PushResult } from './types.js';
 import type { AppService } from '../apps/apps.js';
 import type { AccountService } from '../auth/accounts.js';
 import type { ReleaseService } from '../release/releases.js';
@@ -7,7 +7,7 @@ import { releaseOutputKey } from '../release/releases.js';
 import type { OutputStore } from '../logs/output-store.js';
 import type { DynoManager } from '../runtime/dyno-manager.js';
 import type { PublicUrls } from '../core/urls.js';
-import { buildOutputKey, type BuildService } from './builds.js';
+import { buildOutputKey, type BuildService } from '../deploy/builds.js';
 
 export interface GitDeployDeps {
   apps: AppService;

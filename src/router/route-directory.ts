@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../store/schema.js';
 import type { EventBus } from '../core/events.js';
-import type { RouteTable, RouteTarget } from '../router/index.js';
+import type { RouteTable, RouteTarget } from './index.js';
 
 
 /**
