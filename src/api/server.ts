@@ -12,6 +12,10 @@ import { formationRoutes } from './routes/formation.js';
 import { dynoRoutes } from './routes/dynos.js';
 import { logRoutes } from './routes/logs.js';
 import { featureRoutes } from './routes/features.js';
+import { domainRoutes } from './routes/domains.js';
+import { collaboratorRoutes } from './routes/collaborators.js';
+import { webhookRoutes } from './routes/webhooks.js';
+import { pipelineRoutes } from './routes/pipelines.js';
 
 export interface ApiOptions {
   serverFactory: FastifyServerFactory;
@@ -95,6 +99,10 @@ export function createApi(deps: ApiDeps, options: ApiOptions): FastifyInstance {
   dynoRoutes(app, deps);
   logRoutes(app, deps);
   featureRoutes(app, deps);
+  domainRoutes(app, deps);
+  collaboratorRoutes(app, deps);
+  webhookRoutes(app, deps);
+  pipelineRoutes(app, deps);
   options.register?.(app);
   return app;
 }
