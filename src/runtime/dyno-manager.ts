@@ -101,6 +101,8 @@ export class DynoManager {
     const appId = desired.app.id;
     const slots = this.slots.get(appId)!;
     if (old && type !== 'web') await this.retire(appId, old);
+    // The old web dyno keeps taking traffic from the retiring set until its replacement is up.
+    if (old && type === 'web') this.retiringSet(appId).add(old.dyno);
     const dyno = await this.launch(desired, type, index, command, size);
     const slot: Slot = { type, index, dyno, crashes: 0 };
     if (old) slots.splice(slots.indexOf(old), 1, slot);
@@ -173,11 +175,16 @@ export class DynoManager {
 
   private async retire(appId: string, slot: Slot): Promise<void> {
     clearTimeout(slot.restartTimer);
-    let set = this.retiring.get(appId);
-    if (!set) this.retiring.set(appId, (set = new Set()));
+    const set = this.retiringSet(appId);
     set.add(slot.dyno);
     await slot.dyno.stop(this.o.stopTimeoutMs);
     set.delete(slot.dyno);
+  }
+
+  private retiringSet(appId: string): Set<DynoProcess> {
+    let set = this.retiring.get(appId);
+    if (!set) this.retiring.set(appId, (set = new Set()));
+    return set;
   }
 
   list(appId: string): DynoInfo[] {

@@ -160,3 +160,20 @@ test('a broken Procfile fails the build with the line to fix', async () => {
   const releases = await s.api('GET', '/apps/procfile-typo/releases');
   assert.equal(releases.body.length, 1, 'only the initial release exists');
 });
+
+test('a config change swaps web dynos without dropping requests', async () => {
+  let stop = false;
+  const statuses: number[] = [];
+  const load = (async () => {
+    while (!stop) statuses.push((await viaRouter(s, 'shop', '/health')).status);
+  })();
+  const before = (await s.api('GET', '/apps/shop/releases')).body.at(-1).version;
+  await s.api('PATCH', '/apps/shop/config-vars', { SWAP_CHECK: String(Date.now()) });
+  await waitFor('the new release serving', async () => (await viaRouter(s, 'shop', '/config/HEROKU_RELEASE_VERSION')).body === `v${before + 1}`);
+  // Keep the load on while the old dyno is stopped.
+  await waitFor('the old dyno gone', async () => (await s.api('GET', '/apps/shop/dynos')).body.every((d: any) => d.release.version === before + 1));
+  stop = true;
+  await load;
+  assert.ok(statuses.length > 5, `requests were made during the swap (${statuses.length})`);
+  assert.deepEqual([...new Set(statuses)], [200]);
+});
