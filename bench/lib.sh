@@ -21,7 +21,7 @@ start_slipway() {
   SLIPWAY_PID=$!
   bench_pids+=("$SLIPWAY_PID")
   for _ in $(seq 300); do
-    SLIPWAY_PORT="$(grep -o 'listening on http://[^ ]*' "$bench_tmp/slipway.log" 2>/dev/null | head -1 | sed 's/.*://')"
+    SLIPWAY_PORT="$(grep -o 'listening on http://[^ ]*' "$bench_tmp/slipway.log" 2>/dev/null | head -1 | sed 's/.*://' || true)"
     [[ -n "$SLIPWAY_PORT" ]] && break
     sleep 0.1
   done

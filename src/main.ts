@@ -2,6 +2,10 @@
 /** `npm start`: runs Slipway on its embedded defaults until SIGINT/SIGTERM. */
 import { loadConfig } from './config.js';
 import { startSlipway } from './server.js';
+import { fileURLToPath } from 'node:url';
+import { relative } from 'node:path';
+
+const cliPath = relative(process.cwd(), fileURLToPath(new URL('./cli/main.js', import.meta.url))) || 'dist/src/cli/main.js';
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -16,7 +20,8 @@ async function main(): Promise<void> {
     console.log('');
     console.log(`Created the admin account ${slipway.adminEmail}. Its API key (shown only this once):`);
     console.log(`  ${slipway.bootstrapKey}`);
-    console.log(`Log in with: npx slipway login --url ${apiUrl} --api-key <key>`);
+    console.log(`Log in with: node ${cliPath} login --url ${apiUrl} --api-key <key>`);
+    console.log('(or `npm link` once, then `slipway login ...`)');
   }
 
   let stopping = false;

@@ -8,12 +8,24 @@ source "$(dirname "$0")/../lib.sh"
 dynos="${DYNOS:-10}"
 
 rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
-# Sums RSS (kB) of processes whose environment names the app, grouped by command name.
+# RSS (kB) of the app's processes and of the bubblewrap processes above them, by command name.
 app_rss() { # app → lines "comm kB count"
-  for p in /proc/[0-9]*; do
-    tr '\0' '\n' <"$p/environ" 2>/dev/null | grep -qx "HEROKU_APP_NAME=$1" || continue
-    echo "$(cat "$p/comm" 2>/dev/null) $(rss_kb "${p#/proc/}")"
-  done | awk '{s[$1]+=$2; n[$1]++} END {for (k in s) print k, s[k], n[k]}'
+  node -e '
+    const fs = require("fs");
+    const read = (p) => { try { return fs.readFileSync(p, "utf8"); } catch { return ""; } };
+    const rss = (pid) => Number(/VmRSS:\s+(\d+)/.exec(read(`/proc/${pid}/status`))?.[1] ?? 0);
+    const ppid = (pid) => Number(read(`/proc/${pid}/stat`).split(") ")[1]?.split(" ")[1] ?? 0);
+    const comm = (pid) => read(`/proc/${pid}/comm`).trim();
+    const seen = new Map();
+    for (const pid of fs.readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
+      if (!read(`/proc/${pid}/environ`).split("\0").includes(`HEROKU_APP_NAME=${process.argv[1]}`)) continue;
+      seen.set(pid, comm(pid));
+      for (let up = ppid(pid); up > 1 && comm(up) === "bwrap"; up = ppid(up)) seen.set(String(up), "bwrap");
+    }
+    const sums = {};
+    for (const [pid, name] of seen) { sums[name] ??= [0, 0]; sums[name][0] += rss(pid); sums[name][1]++; }
+    for (const [name, [kb, n]] of Object.entries(sums)) console.log(name, kb, n);
+  ' "$1"
 }
 settle() { sleep 3; }
 

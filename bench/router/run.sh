@@ -10,7 +10,7 @@ root="$(cd "$here/../.." && pwd)"
 wrk_args=(${WRK_ARGS:--t2 -c50 -d10s})
 rounds="${ROUNDS:-3}" # the three setups take turns; each keeps its best round (the machine may be shared)
 nginx_workers="${NGINX_WORKERS:-1}"
-host="bench.localhost"
+host="bench.localhost"  # the app is named bench; Slipway routes <app>.localhost
 
 for tool in node wrk nginx; do
   command -v "$tool" >/dev/null || { echo "run.sh: '$tool' is not installed (apt-get install -y $tool)" >&2; exit 1; }
@@ -41,8 +41,24 @@ start_node() { # name script args...
 
 free_port() { node -e 's=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
 
-start_node backend "$here/backend.mjs"; backend_port="$port"
-start_node router "$here/front.mjs" "$backend_port" "$host"; router_port="$port"
+# The app runs as a real dyno of a real Slipway server: deploy a Procfile app whose web
+# process is backend.mjs, then read the dyno's port from the app's log (backend.mjs prints it).
+source "$here/../lib.sh"
+trap 'cleanup; bench_cleanup' EXIT INT TERM
+start_slipway
+app_dir="$bench_tmp/bench-app"
+mkdir -p "$app_dir"
+cp "$here/backend.mjs" "$app_dir/backend.mjs"
+echo 'web: node backend.mjs' >"$app_dir/Procfile"
+git -C "$app_dir" init -q -b main && git -C "$app_dir" add -A
+git -C "$app_dir" -c user.email=bench@slipway.local -c user.name=bench commit -qm bench
+api POST /apps '{"name":"bench"}' >/dev/null
+git -C "$app_dir" push -q "$(git_remote bench)" main 2>/dev/null
+logplex="$(api POST /apps/bench/log-sessions '{"lines":200,"dyno":"web.1"}' | sed 's/.*"logplex_url":"\([^"]*\)".*/\1/')"
+backend_port="$(curl -s "$logplex" | grep -o 'app\[web\.1\]: [0-9]*$' | tail -1 | awk '{print $2}')"
+[[ -n "$backend_port" ]] || { echo "run.sh: could not find the dyno's port" >&2; exit 1; }
+router_port="$SLIPWAY_PORT"
+start_node module "$here/front.mjs" "$backend_port" "$host"; module_port="$port"
 
 nginx_port="$(free_port)"
 mkdir -p "$tmp/nginx"
@@ -80,7 +96,7 @@ for _ in $(seq 100); do
 done
 
 # Sanity: each path answers 200 before we measure it.
-for url in "http://127.0.0.1:$backend_port/" "http://127.0.0.1:$router_port/" "http://127.0.0.1:$nginx_port/"; do
+for url in "http://127.0.0.1:$backend_port/" "http://127.0.0.1:$router_port/" "http://127.0.0.1:$module_port/" "http://127.0.0.1:$nginx_port/"; do
   code="$(curl -s -o /dev/null -w '%{http_code}' -H "Host: $host" "$url" || true)"
   [[ "$code" == 200 ]] || { echo "run.sh: $url answered $code" >&2; exit 1; }
 done
@@ -96,12 +112,13 @@ measure() { # label url
   echo "$1|$rps|$avg|$p99|${errs:-none}"
 }
 
-labels=("node backend, direct" "Slipway router → backend" "nginx ($nginx_workers worker) → backend")
-urls=("http://127.0.0.1:$backend_port/" "http://127.0.0.1:$router_port/" "http://127.0.0.1:$nginx_port/")
-for i in 0 1 2; do wrk -t1 -c10 -d1s -H "Host: $host" "${urls[$i]}" >/dev/null; done # warm-up (JIT, pools)
-rows=("" "" "")
+labels=("dyno, direct" "Slipway (full server) → dyno" "router module alone → dyno" "nginx ($nginx_workers worker) → dyno")
+urls=("http://127.0.0.1:$backend_port/" "http://127.0.0.1:$router_port/" "http://127.0.0.1:$module_port/" "http://127.0.0.1:$nginx_port/")
+n=${#urls[@]}
+for ((i = 0; i < n; i++)); do wrk -t1 -c10 -d1s -H "Host: $host" "${urls[$i]}" >/dev/null; done # warm-up (JIT, pools)
+rows=("" "" "" "")
 for ((r = 1; r <= rounds; r++)); do
-  for i in 0 1 2; do
+  for ((i = 0; i < n; i++)); do
     row="$(measure "${labels[$i]}" "${urls[$i]}")"
     echo "round $r: $row" >&2
     best="$(cut -d'|' -f2 <<<"${rows[$i]}")"
@@ -110,7 +127,7 @@ for ((r = 1; r <= rounds; r++)); do
   done
 done
 
-nginx_rps="$(cut -d'|' -f2 <<<"${rows[2]}")"
+nginx_rps="$(cut -d'|' -f2 <<<"${rows[3]}")"
 echo "wrk ${wrk_args[*]}, best of $rounds interleaved rounds, $(nproc) CPUs, $(node --version), $(nginx -v 2>&1 | sed 's/.*: //')"
 echo
 echo "| setup | requests/s | latency avg | latency p99 | vs nginx | errors |"
