@@ -13,6 +13,8 @@ import { EventBus } from './core/events.js';
 import { PublicUrls } from './core/urls.js';
 import { AccountService } from './auth/accounts.js';
 import { AppService } from './apps/apps.js';
+import { DomainService } from './apps/domains.js';
+import { CollaboratorService } from './apps/collaborators.js';
 import { ReleaseService } from './release/releases.js';
 import { LogHub } from './logs/log-hub.js';
 import { OutputStore } from './logs/output-store.js';
@@ -26,12 +28,17 @@ import { SourceService } from './deploy/sources.js';
 import { BuildService } from './deploy/builds.js';
 import { gitPushHandler } from './git/deploy-on-push.js';
 import { registerGitRoutes, ensureAppRepo, deleteAppRepo } from './git/index.js';
-import { createRouter } from './router/index.js';
+import { createRouter, frontDoor } from './router/index.js';
 import { RouteDirectory } from './router/route-directory.js';
 import { createApi } from './api/server.js';
 import { serveRendezvous } from './api/rendezvous.js';
 import { loadOrCreateTls } from './tls/certificates.js';
 import type { ReleasePhaseRunner } from './release/releases.js';
+import { WebhookService } from './webhooks/service.js';
+import { PipelineService } from './flow/pipelines.js';
+import { PromotionService } from './flow/promotions.js';
+import { apiResourceSource } from './api/webhook-payloads.js';
+import { handOverSharedSlugs } from './flow/slug-handover.js';
 
 export interface RunningSlipway {
   httpPort: number;
@@ -63,21 +70,30 @@ export async function startSlipway(config: SlipwayConfig): Promise<RunningSlipwa
   const releases = new ReleaseService(db, events, logs, outputs, phaseRunner);
   const apps = new AppService(db, events, {
     created: async (app) => void (await ensureAppRepo(reposDir, app.name)),
+    destroying: async (app) => void (await handOverSharedSlugs(db, config.dataDir, app)),
     destroyed: async (app) => {
       await deleteAppRepo(reposDir, app.name);
       for (const dir of ['slugs', 'cache']) rmSync(join(config.dataDir, dir, app.id), { recursive: true, force: true });
       logs.forget(app.id);
     },
   });
-  const formation = new FormationService(db, (appId) => currentProcessTypes(db, appId));
+  const domains = new DomainService(db, events, apps, config.appsDomain.toLowerCase());
+  const collaborators = new CollaboratorService(db, accounts);
+  const formation = new FormationService(db, (appId) => currentProcessTypes(db, appId), events);
   const dynos = new DynoManager({ db, runtime, formation, logs, events, stopTimeoutMs: config.stopTimeoutMs, bootTimeoutMs: config.bootTimeoutMs, oneOffs });
   const builder = new BuildpackBuilder({ buildpacksCacheDir: join(config.dataDir, 'buildpacks') });
   const sources = new SourceService(db, config.dataDir, urls, config.maxBodyBytes);
   const builds = new BuildService({ db, builder, releases, sources, outputs, logs, events, urls, dataDir: config.dataDir, maxSourceBytes: config.maxBodyBytes });
 
   const bootstrap = await accounts.bootstrap(config.adminEmail, config.bootstrapApiKey);
+  const webhooks = new WebhookService({ db, events, logs });
+  webhooks.setResourceSource(apiResourceSource({ urls, accounts, apps, releases, builds, formation, dynos }));
+  const pipelines = new PipelineService(db, apps);
+  const promotions = new PromotionService(db, apps, pipelines, releases);
   await builds.failInterrupted();
   await releases.failInterrupted();
+  await promotions.failInterrupted();
+  await webhooks.resume();
 
   const directory = new RouteDirectory(db, config.appsDomain.toLowerCase(), (appId) => dynos.webBackends(appId), events);
   await directory.reload();
@@ -92,7 +108,7 @@ export async function startSlipway(config: SlipwayConfig): Promise<RunningSlipwa
     if (!router.handleRequest(req, res)) dispatch(req, res);
   });
   const api = createApi(
-    { config, db, urls, accounts, apps, releases, builds, sources, formation, dynos, oneOffs, logs, outputs, caPem: tlsMaterial.caPem },
+    { config, db, urls, accounts, apps, domains, collaborators, releases, builds, sources, formation, dynos, oneOffs, logs, outputs, webhooks, pipelines, promotions, caPem: tlsMaterial.caPem },
     {
       serverFactory: (handler) => {
         dispatch = handler;
@@ -116,6 +132,8 @@ export async function startSlipway(config: SlipwayConfig): Promise<RunningSlipwa
     if (!router.handleUpgrade(req, socket, head)) socket.destroy();
   });
   await api.ready();
+  // The router reads app requests off each connection itself; others go on to httpServer.
+  frontDoor(httpServer, router);
 
   // TLS port: HTTP(S) for the API, git and apps, plus the `run` rendezvous protocol.
   const decrypted = http.createServer((req, res) => {
@@ -129,7 +147,7 @@ export async function startSlipway(config: SlipwayConfig): Promise<RunningSlipwa
       const text = chunk.toString('latin1');
       if (HTTP_METHOD.test(text)) {
         socket.unshift(chunk);
-        decrypted.emit('connection', socket);
+        router.serveConnection(socket, (s) => decrypted.emit('connection', s));
         return;
       }
       // Hold the client's stdin until the rendezvous is ready to forward it.
@@ -170,6 +188,7 @@ export async function startSlipway(config: SlipwayConfig): Promise<RunningSlipwa
     caPath: tlsMaterial.caPath,
     async close() {
       clearInterval(pruner);
+      webhooks.close();
       httpServer.close();
       tlsServer.close();
       httpServer.closeAllConnections?.();

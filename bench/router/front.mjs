@@ -1,7 +1,7 @@
 // Slipway's router in front of one backend, with a static route table. Prints its port.
 // Usage: node front.mjs <backend-port> [hostname]
 import http from 'node:http';
-import { createRouter } from '../../dist/src/router/index.js';
+import { createRouter, frontDoor } from '../../dist/src/router/index.js';
 
 const backendPort = Number(process.argv[2]);
 const hostname = process.argv[3] ?? 'bench.localhost';
@@ -25,6 +25,7 @@ server.on('upgrade', (req, socket, head) => {
   if (!router.handleUpgrade(req, socket, head)) socket.destroy();
 });
 server.keepAliveTimeout = 65_000;
+frontDoor(server, router); // as src/server.ts does: app requests never reach Node's http.Server
 server.listen(Number(process.env.PORT ?? 0), '127.0.0.1', () => console.log(server.address().port));
 process.on('SIGTERM', () => {
   router.close();

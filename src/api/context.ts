@@ -3,6 +3,8 @@ import type { Kysely } from 'kysely';
 import type { Database, AppRow } from '../store/schema.js';
 import type { Account, AccountService } from '../auth/accounts.js';
 import type { AppService } from '../apps/apps.js';
+import type { DomainService } from '../apps/domains.js';
+import type { CollaboratorService } from '../apps/collaborators.js';
 import type { ReleaseService } from '../release/releases.js';
 import type { BuildService } from '../deploy/builds.js';
 import type { SourceService } from '../deploy/sources.js';
@@ -11,6 +13,9 @@ import type { DynoManager } from '../runtime/dyno-manager.js';
 import type { OneOffRunner } from '../runtime/one-off.js';
 import type { LogHub } from '../logs/log-hub.js';
 import type { OutputStore } from '../logs/output-store.js';
+import type { WebhookService } from '../webhooks/service.js';
+import type { PipelineService } from '../flow/pipelines.js';
+import type { PromotionService } from '../flow/promotions.js';
 import type { PublicUrls } from '../core/urls.js';
 import type { SlipwayConfig } from '../config.js';
 import { unauthorized } from '../core/errors.js';
@@ -22,6 +27,8 @@ export interface ApiDeps {
   urls: PublicUrls;
   accounts: AccountService;
   apps: AppService;
+  domains: DomainService;
+  collaborators: CollaboratorService;
   releases: ReleaseService;
   builds: BuildService;
   sources: SourceService;
@@ -30,6 +37,9 @@ export interface ApiDeps {
   oneOffs: OneOffRunner;
   logs: LogHub;
   outputs: OutputStore;
+  webhooks: WebhookService;
+  pipelines: PipelineService;
+  promotions: PromotionService;
   /** PEM of the CA that signs Slipway's HTTPS certificate. */
   caPem: string;
 }

@@ -14,6 +14,7 @@ import { logRoutes } from './routes/logs.js';
 import { featureRoutes } from './routes/features.js';
 import { domainRoutes } from './routes/domains.js';
 import { collaboratorRoutes } from './routes/collaborators.js';
+import { addonRoutes } from './routes/addons.js';
 import { webhookRoutes } from './routes/webhooks.js';
 import { pipelineRoutes } from './routes/pipelines.js';
 
@@ -101,6 +102,7 @@ export function createApi(deps: ApiDeps, options: ApiOptions): FastifyInstance {
   featureRoutes(app, deps);
   domainRoutes(app, deps);
   collaboratorRoutes(app, deps);
+  addonRoutes(app, deps);
   webhookRoutes(app, deps);
   pipelineRoutes(app, deps);
   options.register?.(app);

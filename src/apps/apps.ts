@@ -11,6 +11,8 @@ export interface AppHooks {
   created(app: AppRow, actor: Account): Promise<void>;
   /** Called after the app row is gone (removes repository, slugs, cache). */
   destroyed(app: AppRow): Promise<void>;
+  /** Called before the app's rows are deleted (hands slugs other apps run over to them). */
+  destroying?(app: AppRow): Promise<void>;
 }
 
 export interface CreateAppInput {
@@ -149,6 +151,7 @@ export class AppService {
     }
     // Stop dynos first, so nothing keeps running for an app that no longer exists.
     this.events.emit('app.deleted', { appId: app.id, appName: app.name });
+    await this.hooks.destroying?.(app);
     await this.db.transaction().execute(async (trx) => {
       for (const table of ['app_features', 'domains', 'formations', 'releases', 'builds', 'slugs', 'collaborators'] as const) {
         await trx.deleteFrom(table).where('app_id', '=', app.id).execute();

@@ -9,6 +9,7 @@ import { currentUrl, loadCredentials } from './credentials.js';
 import { CliError, err, out } from './output.js';
 import { appsCommands } from './commands/apps.js';
 import { authCommands } from './commands/auth.js';
+import { ciCommands } from './commands/ci.js';
 import { configCommands } from './commands/config.js';
 import { deployCommands } from './commands/deploy.js';
 import { gitCommands } from './commands/git.js';
@@ -59,6 +60,7 @@ export const COMMANDS: CommandSpec[] = [
   ...logsCommands,
   ...runCommands,
   ...deployCommands,
+  ...ciCommands,
   helpCommand,
   versionCommand,
 ];

@@ -12,7 +12,12 @@ export interface DomainEvents {
   /** An app was created or changed (name, maintenance, domains): routing must refresh. */
   'app.changed': { appId: string };
   'release.created': { appId: string; releaseId: string; version: number };
+  /** A release left `pending` (its release phase finished, or Slipway restarted during it). */
+  'release.updated': { appId: string; releaseId: string; version: number; status: string };
+  'build.created': { appId: string; buildId: string };
   'build.finished': { appId: string; buildId: string; status: string };
+  /** Quantities or sizes of process types changed. */
+  'formation.changed': { appId: string; types: string[] };
   'dyno.state': { appId: string; dyno: string; state: string };
 }
 

@@ -106,6 +106,7 @@ export class BuildService {
       updated_at: stamp,
     };
     await this.o.db.insertInto('builds').values(row).execute();
+    this.o.events.emit('build.created', { appId: app.id, buildId: row.id });
     return row;
   }
 

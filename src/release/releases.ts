@@ -5,6 +5,7 @@ import type { EventBus } from '../core/events.js';
 import type { LogHub } from '../logs/log-hub.js';
 import type { OutputStore } from '../logs/output-store.js';
 import { newId, newSecret, now, isUuid } from '../core/ids.js';
+import { currentRelease } from '../store/queries.js';
 import { conflict, invalidParams, notFound } from '../core/errors.js';
 
 /** Runs a release's `release:` command as a one-off process (implemented by the dyno manager). */
@@ -60,15 +61,8 @@ export class ReleaseService {
     return row;
   }
 
-  async current(appId: string): Promise<ReleaseRow | undefined> {
-    return this.db
-      .selectFrom('releases')
-      .selectAll()
-      .where('app_id', '=', appId)
-      .where('status', '=', 'succeeded')
-      .orderBy('version', 'desc')
-      .limit(1)
-      .executeTakeFirst();
+  current(appId: string): Promise<ReleaseRow | undefined> {
+    return currentRelease(this.db, appId);
   }
 
   async slug(slugId: string | null): Promise<SlugRow | undefined> {
@@ -148,6 +142,7 @@ export class ReleaseService {
     }
     const updated = { ...release, status, updated_at: now() };
     await this.db.updateTable('releases').set({ status, updated_at: updated.updated_at }).where('id', '=', release.id).execute();
+    this.events.emit('release.updated', { appId: app.id, releaseId: release.id, version: release.version, status });
     if (status === 'succeeded') await this.becameCurrent(app, updated);
     else this.logs.append(app.id, 'slipway', 'release', `Release v${release.version} failed: its release command exited non-zero`);
     this.settled.delete(release.id);
@@ -207,6 +202,7 @@ export class ReleaseService {
     for (const release of pending) {
       await this.db.updateTable('releases').set({ status: 'failed', updated_at: now() }).where('id', '=', release.id).execute();
       this.logs.append(release.app_id, 'slipway', 'release', `Release v${release.version} failed: Slipway restarted during its release phase`);
+      this.events.emit('release.updated', { appId: release.app_id, releaseId: release.id, version: release.version, status: 'failed' });
     }
     return pending.length;
   }

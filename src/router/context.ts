@@ -1,5 +1,5 @@
 /** State and helpers shared by the HTTP and the Upgrade paths of one router. */
-import type { IncomingMessage, ClientRequest } from 'node:http';
+import type { ClientRequest } from 'node:http';
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { randomUUID } from 'node:crypto';
@@ -28,8 +28,8 @@ export interface Prepared {
 }
 
 /** Builds the log facts and the forwarded request headers (X-Forwarded-*, X-Request-Id, Via). */
-export function prepare(req: IncomingMessage, scan: ScannedRequest, hostname: string, start: number): Prepared {
-  const socket = req.socket as Socket & Partial<Pick<TLSSocket, 'encrypted'>>;
+export function prepare(clientSocket: Socket, method: string, path: string, scan: ScannedRequest, hostname: string, start: number): Prepared {
+  const socket = clientSocket as Socket & Partial<Pick<TLSSocket, 'encrypted'>>;
   const requestId = scan.requestId ?? randomUUID();
   const client = clientAddress(socket.remoteAddress);
   const fwd = scan.forwardedFor === undefined ? client : scan.forwardedFor + ', ' + client;
@@ -45,7 +45,7 @@ export function prepare(req: IncomingMessage, scan: ScannedRequest, hostname: st
   );
   if (scan.chunked) headers.push('Transfer-Encoding', 'chunked');
   return {
-    facts: { method: req.method ?? 'GET', path: req.url ?? '/', host: hostname, requestId, fwd, protocol },
+    facts: { method, path, host: hostname, requestId, fwd, protocol },
     headers,
   };
 }

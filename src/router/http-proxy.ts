@@ -3,36 +3,46 @@
  * connection cannot be made, stream both bodies, enforce the response timeout, and write
  * exactly one log line.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Backend, RouteTarget } from './types.js';
 import type { ScannedRequest } from './headers.js';
 import { type RouterContext, prepare } from './context.js';
 import type { ResponseHead } from './response-parser.js';
 import type { Expirable } from './deadlines.js';
+import type { Downstream, DownstreamEvents } from './downstream.js';
 import { type Upstream, type UpstreamSink, NOT_CONNECTED, RESPONDING } from './upstream.js';
 import { type RequestFacts, type RouterErrorCode, infoLine, errorLine } from './log.js';
 import { errorPage } from './pages.js';
 
 /** Entry point from the router once the Host has matched `target`. */
-export function serveHttp(ctx: RouterContext, req: IncomingMessage, res: ServerResponse, target: RouteTarget, scan: ScannedRequest, hostname: string): void {
+export function serveHttp(
+  ctx: RouterContext,
+  down: Downstream,
+  socket: Socket,
+  method: string,
+  path: string,
+  target: RouteTarget,
+  scan: ScannedRequest,
+  hostname: string,
+): void {
   const start = Date.now();
-  const { facts, headers } = prepare(req, scan, hostname, start);
+  const { facts, headers } = prepare(socket, method, path, scan, hostname, start);
   if (target.maintenance) {
-    sendPage(ctx, res, target, facts, 'H80', '', undefined, undefined);
+    sendPage(ctx, down, target, facts, 'H80', '', undefined, undefined);
     return;
   }
   const backends = target.backends();
   if (backends.length === 0) {
-    sendPage(ctx, res, target, facts, 'H14', '', undefined, undefined);
+    sendPage(ctx, down, target, facts, 'H14', '', undefined, undefined);
     return;
   }
-  new HttpExchange(ctx, req, res, target, backends, requestHead(facts.method, facts.path, headers), facts, scan, start).begin();
+  new HttpExchange(ctx, down, target, backends, requestHead(method, path, headers), facts, scan, start).begin();
 }
 
 /** Answers 503 with the page for `code` and logs it. */
 function sendPage(
   ctx: RouterContext,
-  res: ServerResponse,
+  down: Downstream,
   target: RouteTarget,
   facts: RequestFacts,
   code: RouterErrorCode,
@@ -42,15 +52,15 @@ function sendPage(
 ): void {
   const body = errorPage(code, target.appName, facts.requestId);
   const length = Buffer.byteLength(body);
-  if (!res.headersSent && !res.destroyed) {
-    res.writeHead(503, [
+  if (!down.responding) {
+    const headers = [
       'Content-Type', 'text/html; charset=utf-8',
       'Content-Length', String(length),
       'Cache-Control', 'no-cache, no-store',
       'X-Request-Id', facts.requestId,
       'Via', '1.1 slipway',
-    ]);
-    res.end(body);
+    ];
+    if (down.writeHead(503, 'Service Unavailable', headers, length)) down.end(body);
   }
   ctx.log({ appId: target.appId, message: errorLine(code, facts, dyno, connectMs, serviceMs, 503, length) });
 }
@@ -61,7 +71,7 @@ function requestHead(method: string, path: string, headers: string[]): string {
   return head + '\r\n';
 }
 
-class HttpExchange implements UpstreamSink, Expirable {
+class HttpExchange implements UpstreamSink, DownstreamEvents, Expirable {
   deadline = 0;
   prevDue: Expirable | undefined = undefined;
   nextDue: Expirable | undefined = undefined;
@@ -87,8 +97,7 @@ class HttpExchange implements UpstreamSink, Expirable {
 
   constructor(
     private readonly ctx: RouterContext,
-    private readonly req: IncomingMessage,
-    private readonly res: ServerResponse,
+    private readonly down: Downstream,
     private readonly target: RouteTarget,
     private readonly backends: Backend[],
     private readonly head: string,
@@ -106,7 +115,7 @@ class HttpExchange implements UpstreamSink, Expirable {
 
   begin(): void {
     this.ctx.deadlines.add(this, this.start);
-    this.res.on('close', this.onClientClose);
+    this.down.listen(this);
     this.attempt();
   }
 
@@ -125,14 +134,13 @@ class HttpExchange implements UpstreamSink, Expirable {
     // The body is read only now, so a refused connection leaves it unread for the next dyno.
     if (this.hasBody && !this.bodyStarted) {
       this.bodyStarted = true;
-      this.req.on('data', this.onRequestData);
-      this.req.on('end', this.onRequestEnd);
+      this.down.readBody(this.onRequestData, this.onRequestEnd);
     }
   }
 
   private readonly onRequestData = (chunk: Buffer): void => {
     const upstream = this.upstream;
-    if (upstream !== undefined && !upstream.write(chunk)) this.req.pause();
+    if (upstream !== undefined && !upstream.write(chunk)) this.down.pauseBody();
   };
 
   private readonly onRequestEnd = (): void => {
@@ -140,7 +148,7 @@ class HttpExchange implements UpstreamSink, Expirable {
   };
 
   onDrain(): void {
-    this.req.resume();
+    this.down.resumeBody();
   }
 
   onHead(head: ResponseHead): void {
@@ -149,10 +157,8 @@ class HttpExchange implements UpstreamSink, Expirable {
     this.status = head.status;
     const headers = head.headers;
     headers.push('X-Request-Id', this.facts.requestId, 'Via', '1.1 slipway');
-    try {
-      this.res.writeHead(head.status, head.message, headers);
-    } catch {
-      // A header Node will not send on (invalid characters): the response is unusable.
+    if (!this.down.writeHead(head.status, head.message, headers, head.length)) {
+      // A header that cannot be sent on (invalid characters): the response is unusable.
       this.upstream?.abort();
       this.upstream = undefined;
       this.fail('H13', this.backend.dyno);
@@ -161,19 +167,16 @@ class HttpExchange implements UpstreamSink, Expirable {
 
   onData(chunk: Buffer): void {
     this.bytes += chunk.length;
-    if (!this.res.write(chunk)) {
-      this.upstream?.pause();
-      this.res.once('drain', this.onResponseDrain);
-    }
+    if (!this.down.write(chunk)) this.upstream?.pause();
   }
 
-  private readonly onResponseDrain = (): void => {
+  onClientDrain(): void {
     this.upstream?.resume();
-  };
+  }
 
   onEnd(): void {
     this.upstream = undefined;
-    this.res.end();
+    this.down.end();
   }
 
   onError(_err: Error, stage: number): void {
@@ -210,14 +213,13 @@ class HttpExchange implements UpstreamSink, Expirable {
     this.fail('H12', this.connected ? this.backend.dyno : '');
   }
 
-  /** The response closes both when it finished and when the client went away. */
-  private readonly onClientClose = (): void => {
+  /** The response finished, or the client went away. */
+  onClientClose(finished: boolean): void {
     this.ctx.deadlines.remove(this);
     if (this.done) return;
     this.done = true;
-    const res = this.res;
-    if (res.writableFinished) {
-      const line = infoLine(this.facts, this.backend.dyno, this.connectMs, Date.now() - this.connectedAt, res.statusCode, this.bytes);
+    if (finished) {
+      const line = infoLine(this.facts, this.backend.dyno, this.connectMs, Date.now() - this.connectedAt, this.status, this.bytes);
       this.ctx.log({ appId: this.target.appId, message: line });
       return;
     }
@@ -228,12 +230,12 @@ class HttpExchange implements UpstreamSink, Expirable {
       appId: this.target.appId,
       message: errorLine('H27', this.facts, c ? this.backend.dyno : '', c ? this.connectMs : undefined, c ? Date.now() - this.connectedAt : undefined, 499, this.bytes),
     });
-  };
+  }
 
   /** The dyno's connection broke after its response had started: cut the client off too. */
   private interrupted(): void {
     this.done = true;
-    this.res.destroy();
+    this.down.destroy();
     const line = errorLine('H18', this.facts, this.backend.dyno, this.connectMs, Date.now() - this.connectedAt, this.status, this.bytes);
     this.ctx.log({ appId: this.target.appId, message: line });
   }
@@ -242,13 +244,9 @@ class HttpExchange implements UpstreamSink, Expirable {
     if (this.done) return;
     this.done = true;
     this.ctx.deadlines.remove(this);
-    if (this.bodyStarted) {
-      // Read and drop the rest of the upload so the client's connection stays usable.
-      this.req.off('data', this.onRequestData);
-      this.req.resume();
-    }
+    // Read and drop the rest of the upload so the client's connection stays usable.
+    this.down.dropBody();
     const c = this.connected;
-    sendPage(this.ctx, this.res, this.target, this.facts, code, dyno, c ? this.connectMs : undefined, c ? Date.now() - this.connectedAt : undefined);
-    // A body never read at all is drained by Node's server once the response ends.
+    sendPage(this.ctx, this.down, this.target, this.facts, code, dyno, c ? this.connectMs : undefined, c ? Date.now() - this.connectedAt : undefined);
   }
 }

@@ -32,4 +32,6 @@ export interface RouterOptions {
   connectTimeoutMs?: number;
   /** How long the dyno may take to start its response before the client gets H12 (default 30000). */
   responseTimeoutMs?: number;
+  /** How long a client connection the router reads itself may sit between requests (default 60000). */
+  idleTimeoutMs?: number;
 }

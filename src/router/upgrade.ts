@@ -30,7 +30,7 @@ export function serveUpgrade(
   hostname: string,
 ): void {
   const start = Date.now();
-  const { facts, headers } = prepare(req, scan, hostname, start);
+  const { facts, headers } = prepare(req.socket, req.method ?? 'GET', req.url ?? '/', scan, hostname, start);
   headers.push('Connection', 'Upgrade');
   if (scan.upgrade !== undefined) headers.push('Upgrade', scan.upgrade);
   const log = (message: string) => ctx.log({ appId: target.appId, message });

@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Database, AppRow, ReleaseRow, SlugRow } from '../store/schema.js';
+import { currentRelease } from '../store/queries.js';
 
 export interface DesiredState {
   app: AppRow;
@@ -12,14 +13,7 @@ export interface DesiredState {
 export async function loadDesiredState(db: Kysely<Database>, appId: string): Promise<DesiredState | undefined> {
   const app = await db.selectFrom('apps').selectAll().where('id', '=', appId).executeTakeFirst();
   if (!app) return undefined;
-  const release = await db
-    .selectFrom('releases')
-    .selectAll()
-    .where('app_id', '=', appId)
-    .where('status', '=', 'succeeded')
-    .orderBy('version', 'desc')
-    .limit(1)
-    .executeTakeFirst();
+  const release = await currentRelease(db, appId);
   if (!release?.slug_id) return undefined;
   const slug = await db.selectFrom('slugs').selectAll().where('id', '=', release.slug_id).executeTakeFirst();
   if (!slug) return undefined;

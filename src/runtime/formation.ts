@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Database, FormationRow } from '../store/schema.js';
+import type { EventBus } from '../core/events.js';
 import { newId, now } from '../core/ids.js';
 import { invalidParams, notFound } from '../core/errors.js';
 import { applyQuantity, DEFAULT_SIZE, normalizeSize } from '../core/formation.js';
@@ -23,6 +24,7 @@ export class FormationService {
     private readonly db: Kysely<Database>,
     /** Process types of the app's current release (empty before the first deploy). */
     private readonly currentProcessTypes: (appId: string) => Promise<Record<string, string>>,
+    private readonly events?: EventBus,
   ) {}
 
   async list(appId: string): Promise<FormationEntry[]> {
@@ -78,6 +80,7 @@ export class FormationService {
         await trx.updateTable('formations').set({ quantity: p.quantity, size: p.size, updated_at: stamp }).where('id', '=', p.entry.id).execute();
       }
     });
+    this.events?.emit('formation.changed', { appId, types: planned.map((p) => p.entry.type) });
     return this.list(appId);
   }
 }

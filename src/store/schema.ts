@@ -138,6 +138,93 @@ export interface SettingRow {
   value: string;
 }
 
+export interface PipelineRow {
+  id: string;
+  name: string;
+  owner_id: string;
+  /** `user` (teams are not supported yet). */
+  owner_type: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface PipelineCouplingRow {
+  id: string;
+  pipeline_id: string;
+  app_id: string;
+  /** review, development, staging or production. */
+  stage: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface PipelinePromotionRow {
+  id: string;
+  pipeline_id: string;
+  source_app_id: string;
+  source_release_id: string;
+  user_id: string;
+  /** `pending` until every target has finished, then `completed`. */
+  status: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface PipelinePromotionTargetRow {
+  id: string;
+  promotion_id: string;
+  app_id: string;
+  /** pending, succeeded or failed. */
+  status: string;
+  error_message: string | null;
+  release_id: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface AppWebhookRow {
+  id: string;
+  app_id: string;
+  url: string;
+  /** JSON array of entities, e.g. ["api:release"]. */
+  include: string;
+  /** `notify` (one attempt) or `sync` (retries). */
+  level: string;
+  /** HMAC key for Heroku-Webhook-Hmac-SHA256; never leaves the server except in the create response header. */
+  secret: string;
+  authorization: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface AppWebhookEventRow {
+  id: string;
+  app_id: string;
+  /** The entity, e.g. `api:release`. */
+  include: string;
+  /** JSON: {action, actor, data, previous_data, resource, version}. */
+  payload: string;
+  seq: number;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface AppWebhookDeliveryRow {
+  id: string;
+  app_id: string;
+  webhook_id: string;
+  event_id: string;
+  seq: number;
+  /** pending, scheduled, retrying, failed or succeeded. */
+  status: string;
+  num_attempts: number;
+  next_attempt_at: string | null;
+  /** JSON of the last attempt {id, code, error_class, status, created_at, updated_at}, or null. */
+  last_attempt: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
 export interface Database {
   accounts: AccountRow;
   api_keys: ApiKeyRow;
@@ -151,4 +238,11 @@ export interface Database {
   domains: DomainRow;
   app_features: AppFeatureRow;
   settings: SettingRow;
+  pipelines: PipelineRow;
+  pipeline_couplings: PipelineCouplingRow;
+  pipeline_promotions: PipelinePromotionRow;
+  pipeline_promotion_targets: PipelinePromotionTargetRow;
+  app_webhooks: AppWebhookRow;
+  app_webhook_events: AppWebhookEventRow;
+  app_webhook_deliveries: AppWebhookDeliveryRow;
 }

@@ -351,7 +351,7 @@ test('every Accept variant of version 3 is accepted', async () => {
 
 test('unsupported endpoints answer 404 not_found naming the method and path', async () => {
   for (const [method, path] of [
-    ['GET', `/apps/${APP}/addons`],
+    ['GET', `/apps/${APP}/log-drains`],
     ['DELETE', '/account'],
     ['POST', '/no/such/thing'],
     ['PUT', `/apps/${APP}`],
@@ -378,12 +378,136 @@ test('a wrong or missing API key gives 401 unauthorized', async () => {
   assert.equal((body as { id: string }).id, 'unauthorized');
 });
 
+test('domains: list, add, info, remove; SNI endpoints and add-ons are empty lists', async () => {
+  const initial = (await call('GET', `/apps/${APP}/domains`, { headers: { Range: 'id ..; max=1000;' }, status: 200 })).body;
+  assert.deepEqual(initial.map((d: any) => [d.kind, d.hostname]), [['heroku', `${APP}.localhost`]]);
+  const added = (await call('POST', `/apps/${APP}/domains`, { body: { hostname: 'WWW.Schema.Test', sni_endpoint: null }, status: 201 })).body;
+  assert.deepEqual([added.kind, added.hostname, added.cname, added.status], ['custom', 'www.schema.test', `${APP}.localhost`, 'none']);
+  assert.equal((await call('GET', `/apps/${APP}/domains/${added.id}`, { status: 200 })).body.hostname, 'www.schema.test');
+  assert.equal((await call('GET', `/apps/${APP}/domains/${initial[0].id}`, { status: 200 })).body.kind, 'heroku');
+  assert.equal((await call('GET', `/apps/${APP}/domains`, { status: 200 })).body.length, 2);
+  await callError('POST', `/apps/${APP}/domains`, 422, 'invalid_params', { body: { hostname: 'www.schema.test', sni_endpoint: null } });
+  await callError('POST', `/apps/${APP}/domains`, 422, 'invalid_params', { body: { hostname: 'http://x.test/', sni_endpoint: null } });
+  await callError('POST', `/apps/${APP}/domains`, 422, 'invalid_params', { body: { sni_endpoint: null } });
+  await callError('DELETE', `/apps/${APP}/domains/${APP}.localhost`, 422, 'invalid_params');
+  assert.equal((await call('DELETE', `/apps/${APP}/domains/www.schema.test`, { status: 200 })).body.id, added.id);
+  await callError('GET', `/apps/${APP}/domains/www.schema.test`, 404, 'not_found');
+  assert.deepEqual((await call('GET', `/apps/${APP}/sni-endpoints`, { status: 200 })).body, []);
+  assert.deepEqual((await call('GET', `/apps/${APP}/addons`, { status: 200 })).body, []);
+});
+
+test('collaborators: list, add, info, remove; only the owner manages them', async () => {
+  const owner = (await call('GET', `/apps/${APP}/collaborators`, { status: 200 })).body;
+  assert.deepEqual(owner.map((c: any) => [c.role, c.user.email]), [['owner', 'admin@slipway.local']]);
+  const created = await s.api('POST', '/accounts', { email: 'collab@example.com' });
+  assert.equal(created.status, 201, created.text);
+  const collab = (await call('POST', `/apps/${APP}/collaborators`, { body: { user: 'collab@example.com' }, status: 201 })).body;
+  assert.equal(collab.role, 'collaborator');
+  assert.equal((await call('GET', `/apps/${APP}/collaborators/collab@example.com`, { status: 200 })).body.id, collab.id);
+  assert.equal((await call('GET', `/apps/${APP}/collaborators/${collab.id}`, { status: 200 })).body.user.email, 'collab@example.com');
+  await callError('POST', `/apps/${APP}/collaborators`, 422, 'invalid_params', { body: { user: 'collab@example.com' } });
+  const missing = await callError('POST', `/apps/${APP}/collaborators`, 404, 'not_found', { body: { user: 'nobody@example.com' } });
+  assert.match(missing.body.message, /slipway accounts:create/);
+  const asCollab = { Authorization: `Bearer ${created.body.api_key}` };
+  assert.equal((await call('GET', `/apps/${APP}`, { headers: asCollab, status: 200 })).body.name, APP);
+  await callError('POST', `/apps/${APP}/collaborators`, 403, 'forbidden', { body: { user: 'second@example.com' }, headers: asCollab });
+  await callError('DELETE', `/apps/${APP}`, 403, 'forbidden', { headers: asCollab });
+  await callError('DELETE', `/apps/${APP}/collaborators/admin@slipway.local`, 422, 'invalid_params');
+  assert.equal((await call('DELETE', `/apps/${APP}/collaborators/collab@example.com`, { status: 200 })).body.id, collab.id);
+  await callError('GET', `/apps/${APP}/collaborators/collab@example.com`, 404, 'not_found');
+  await callError('GET', `/apps/${APP}`, 403, 'forbidden', { headers: asCollab });
+});
+
 test('plain endpoints: health and CA certificate', async () => {
   const health = await raw('GET', '/healthz');
   assert.equal(health.status, 200);
   const ca = await raw('GET', '/ca.pem');
   assert.equal(ca.status, 200);
   assert.match(await ca.text(), /BEGIN CERTIFICATE/);
+});
+
+test('app webhooks: create, list, info, update, deliveries, events, delete', async () => {
+  const { createServer } = await import('node:http');
+  const receiver = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => res.end('ok'));
+  });
+  await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(receiver.address() as import('node:net').AddressInfo).port}/hook`;
+  try {
+    const accept = { Accept: 'application/vnd.heroku+json; version=3.webhooks' };
+    const created = await call('POST', `/apps/${APP}/webhooks`, { body: { include: ['api:release'], level: 'notify', url }, headers: accept, status: 201 });
+    assert.ok(created.headers.get('heroku-webhook-secret'), 'the create answers with Heroku-Webhook-Secret');
+    const id = created.body.id;
+    assert.ok((await call('GET', `/apps/${APP}/webhooks`, { headers: accept, status: 200 })).body.some((w: any) => w.id === id));
+    assert.equal((await call('GET', `/apps/${APP}/webhooks/${id}`, { headers: accept, status: 200 })).body.url, url);
+    assert.equal((await call('PATCH', `/apps/${APP}/webhooks/${id}`, { body: { level: 'sync' }, headers: accept, status: 200 })).body.level, 'sync');
+    await callError('POST', `/apps/${APP}/webhooks`, 422, 'invalid_params', { body: { include: ['api:nothing'], level: 'notify', url } });
+    await callError('GET', `/apps/${APP}/webhooks/00000000-0000-4000-8000-000000000000`, 404, 'not_found');
+
+    await call('PATCH', `/apps/${APP}/config-vars`, { body: { WEBHOOK_SCHEMA: String(Date.now()) }, status: 200 });
+    const delivery = await waitFor('a delivery', async () => {
+      const list = (await call('GET', `/apps/${APP}/webhook-deliveries`, { headers: { ...accept, Range: 'seq ..; order=desc,max=1000' }, status: 200 })).body as any[];
+      return list.find((d) => d.webhook.id === id && d.status === 'succeeded');
+    }, 60_000, 250);
+    assert.equal((await call('GET', `/apps/${APP}/webhook-deliveries/${delivery.id}`, { headers: accept, status: 200 })).body.num_attempts, 1);
+    await call('GET', `/apps/${APP}/webhook-deliveries?eq[status]=succeeded`, { headers: accept, status: 200 });
+    await callError('GET', `/apps/${APP}/webhook-deliveries?eq[status]=bogus`, 422, 'invalid_params');
+    assert.ok((await call('GET', `/apps/${APP}/webhook-events`, { headers: accept, status: 200 })).body.some((e: any) => e.id === delivery.event.id));
+    assert.equal((await call('GET', `/apps/${APP}/webhook-events/${delivery.event.id}`, { headers: accept, status: 200 })).body.include, 'api:release');
+    await callError('GET', `/apps/${APP}/webhook-events/nope`, 404, 'not_found');
+    assert.equal((await call('DELETE', `/apps/${APP}/webhooks/${id}`, { headers: accept, status: 200 })).body.id, id);
+  } finally {
+    receiver.closeAllConnections();
+    receiver.close();
+  }
+});
+
+test('pipelines: pipelines, couplings, filters, promotions', async () => {
+  const PROD = 'schema-prod';
+  await call('POST', '/apps', { body: { name: PROD }, status: 201 });
+  const accept = { Accept: 'application/vnd.heroku+json; version=3.pipelines' };
+  const me = (await call('GET', '/users/~', { status: 200 })).body;
+  const pipeline = (await call('POST', '/pipelines', { body: { name: 'schema-pipe', owner: { id: me.id, type: 'user' }, generation: { name: 'cedar' } }, headers: accept, status: 201 })).body;
+  assert.equal((await call('GET', '/pipelines?eq[name]=schema-pipe', { headers: accept, status: 200 })).body[0].id, pipeline.id);
+  assert.ok((await call('GET', '/pipelines', { status: 200 })).body.some((p: any) => p.id === pipeline.id));
+  assert.equal((await call('GET', `/pipelines/${pipeline.id}`, { headers: accept, status: 200 })).body.name, 'schema-pipe');
+  assert.equal((await call('GET', '/pipelines/schema-pipe', { status: 200 })).body.id, pipeline.id);
+  assert.equal((await call('PATCH', `/pipelines/${pipeline.id}`, { body: { name: 'schema-pipeline' }, status: 200 })).body.name, 'schema-pipeline');
+  await callError('POST', '/pipelines', 422, 'invalid_params', { body: { name: 'No Good' } });
+  await callError('GET', '/pipelines/no-such-pipeline', 404, 'not_found');
+
+  const staging = (await call('POST', '/pipeline-couplings', { body: { app: APP, pipeline: pipeline.id, stage: 'development' }, status: 201 })).body;
+  assert.equal((await call('PATCH', `/pipeline-couplings/${staging.id}`, { body: { stage: 'staging' }, status: 200 })).body.stage, 'staging');
+  const prod = (await call('POST', '/pipeline-couplings', { body: { app: PROD, pipeline: pipeline.id, stage: 'production' }, status: 201 })).body;
+  await callError('POST', '/pipeline-couplings', 409, 'conflict', { body: { app: PROD, pipeline: pipeline.id, stage: 'staging' } });
+  await callError('POST', '/pipeline-couplings', 422, 'invalid_params', { body: { app: STATIC, pipeline: pipeline.id, stage: 'qa' } });
+  assert.equal((await call('GET', `/pipeline-couplings/${prod.id}`, { status: 200 })).body.stage, 'production');
+  assert.equal((await call('GET', `/apps/${APP}/pipeline-couplings`, { headers: { Accept: 'application/vnd.heroku+json; version=3.sdk' }, status: 200 })).body.id, staging.id);
+  await callError('GET', `/apps/${STATIC}/pipeline-couplings`, 404, 'not_found');
+  assert.equal((await call('GET', '/pipeline-couplings', { status: 200 })).body.length, 2);
+  const couplings = (await call('GET', `/pipelines/${pipeline.id}/pipeline-couplings`, { status: 200 })).body;
+  const ids = couplings.map((c: any) => c.app.id);
+  const apps = (await call('POST', '/filters/apps', { body: { in: { id: ids } }, headers: { Accept: 'application/vnd.heroku+json; version=3.filters', Range: 'id ..; max=1000;' }, status: 200 })).body;
+  assert.deepEqual(apps.map((a: any) => a.name).sort(), [APP, PROD].sort());
+  await callError('POST', '/filters/apps', 422, 'invalid_params', { body: {} });
+
+  const promotion = (await call('POST', '/pipeline-promotions', {
+    body: { pipeline: { id: pipeline.id }, source: { app: { id: staging.app.id } }, targets: [{ app: { id: prod.app.id } }] },
+    status: 201,
+  })).body;
+  assert.equal((await call('GET', `/pipeline-promotions/${promotion.id}`, { status: 200 })).body.id, promotion.id);
+  const targets = await waitFor('the promotion target to finish', async () => {
+    const list = (await call('GET', `/pipeline-promotions/${promotion.id}/promotion-targets`, { status: 200 })).body as any[];
+    return list.every((t) => t.status !== 'pending') ? list : undefined;
+  }, 120_000, 250);
+  assert.equal(targets[0].status, 'succeeded', targets[0].error_message);
+  await callError('POST', '/pipeline-promotions', 422, 'invalid_params', { body: { pipeline: { id: pipeline.id }, source: { app: { id: prod.app.id } } } });
+  await callError('GET', '/pipeline-promotions/00000000-0000-4000-8000-000000000000', 404, 'not_found');
+
+  assert.equal((await call('DELETE', `/pipeline-couplings/${prod.id}`, { status: 200 })).body.id, prod.id);
+  assert.equal((await call('DELETE', `/pipelines/${pipeline.id}`, { status: 200 })).body.id, pipeline.id);
+  await callError('GET', `/pipeline-couplings/${staging.id}`, 404, 'not_found');
 });
 
 test('every route the server registers was exercised by this file', () => {

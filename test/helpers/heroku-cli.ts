@@ -4,7 +4,8 @@
  * installing it twice), and run against a Slipway server with the offline settings of
  * shared/spec/heroku-api.md §2.8.
  */
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { exec, type ExecResult } from './exec.js';
@@ -45,9 +46,22 @@ export async function ensureHerokuCli(): Promise<string> {
 export interface HerokuCli {
   /** Runs `heroku <args>`; never throws on a non-zero exit. */
   run(args: string[], options?: { cwd?: string; input?: string; env?: Record<string, string> }): Promise<ExecResult>;
+  /**
+   * Starts `heroku <args>` in the background (for `logs --tail`): `output()` is everything it
+   * printed so far, `stop()` kills it and resolves with the final output.
+   */
+  start(args: string[], options?: { cwd?: string }): RunningCli;
+  /** Runs real git with the CLI's environment (HOME, credential helper, CA), never throws. */
+  git(cwd: string, ...args: string[]): Promise<ExecResult>;
   /** The environment the CLI runs with (HOME, HEROKU_*, CA settings), for git commands too. */
   env: Record<string, string>;
   home: string;
+}
+
+export interface RunningCli {
+  child: ChildProcess;
+  output(): string;
+  stop(): Promise<string>;
 }
 
 /** A heroku CLI pointed at `s`, with its own HOME, authenticated with `apiKey`. */
@@ -56,7 +70,13 @@ export async function herokuCli(s: Slipway, apiKey = s.apiKey): Promise<HerokuCl
   const home = mkdtempSync(join(tmpdir(), 'slipway-heroku-home-'));
   const caPath = join(home, 'slipway-ca.pem');
   writeFileSync(caPath, await fetch(`${s.url}/ca.pem`).then((r) => r.text()));
+  // git runs the CLI's credential helper as `heroku git:credentials`: it must be on PATH.
+  const binDir = join(home, 'bin');
+  mkdirSync(binDir);
+  writeFileSync(join(binDir, 'heroku'), `#!/bin/sh\nexec ${JSON.stringify(process.execPath)} ${JSON.stringify(bin)} "$@"\n`);
+  chmodSync(join(binDir, 'heroku'), 0o755);
   const env: Record<string, string> = {
+    PATH: `${binDir}:${process.env.PATH ?? '/usr/bin:/bin'}`,
     HOME: home,
     XDG_CONFIG_HOME: join(home, '.config'),
     XDG_CACHE_HOME: join(home, '.cache'),
@@ -85,5 +105,22 @@ export async function herokuCli(s: Slipway, apiKey = s.apiKey): Promise<HerokuCl
     home,
     run: (args, options = {}) =>
       exec(process.execPath, [bin, ...args], { cwd: options.cwd ?? home, env: { ...env, ...options.env }, input: options.input, timeoutMs: 120_000 }),
+    git: (cwd, ...args) => exec('git', args, { cwd, env, timeoutMs: 300_000 }),
+    start(args, options = {}) {
+      const child = spawn(process.execPath, [bin, ...args], { cwd: options.cwd ?? home, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+      let output = '';
+      child.stdout!.on('data', (c) => (output += c));
+      child.stderr!.on('data', (c) => (output += c));
+      const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
+      return {
+        child,
+        output: () => output,
+        async stop() {
+          if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+          await closed;
+          return output;
+        },
+      };
+    },
   };
 }

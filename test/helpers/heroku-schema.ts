@@ -114,6 +114,10 @@ function load(): Loaded {
       obj.pattern = obj.pattern.replace('git\\.heroku\\.com', '[^/]+').replace('\\.herokuapp\\.com', '\\.[^/]+');
     }
   });
+  // A domain's hostname is declared `format: uri`, but Heroku (and its own example,
+  // "subdomain.example.com") answer bare hostnames, which are not URIs: check it as a hostname.
+  const domainDefs = ((schema.definitions as Record<string, JsonObject>).domain?.definitions ?? {}) as Record<string, JsonObject>;
+  if (domainDefs.hostname?.format === 'uri') domainDefs.hostname.format = 'hostname';
   // `example` values carry `id` fields that Ajv would take for draft-04 schema ids.
   stripExamples(schema);
   // Ajv does not know the hyper-schema meta-schema; the document itself is plain draft-04.

@@ -9,7 +9,7 @@ import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { scanRequest, hostnameOf, validRequestId, eqi } from '../../src/router/headers.js';
 import { parseHead, ChunkedDecoder, CHUNKED, UNTIL_CLOSE, ProtocolError } from '../../src/router/response-parser.js';
-import { createRouter } from '../../src/router/index.js';
+import { createRouter, frontDoor } from '../../src/router/index.js';
 
 const HOST = 'myapp.localhost';
 const closers: Array<() => void> = [];
@@ -127,6 +127,7 @@ async function routerTo(port: number): Promise<number> {
   const server = http.createServer((req, res) => {
     if (!router.handleRequest(req, res)) res.writeHead(404).end();
   });
+  frontDoor(server, router);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   closers.push(() => {
     router.close();

@@ -1,15 +1,28 @@
 /**
  * The router against real HTTP servers on 127.0.0.1: routing, round robin, failover,
- * error pages and log lines, request ids and forwarded headers.
+ * error pages and log lines, request ids and forwarded headers. Every test runs twice: through
+ * the router's own connection handling (`frontDoor`, as Slipway serves) and through
+ * `handleRequest` behind Node's http.Server (app requests on connections handed to it).
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { createRouter, type Backend, type RouteTarget, type RouterLogLine } from '../../src/router/index.js';
+import { createRouter, frontDoor, type Backend, type RouteTarget, type RouterLogLine } from '../../src/router/index.js';
 
 const HOST = 'myapp.localhost';
+type Entry = 'front door' | 'handleRequest';
+let entry: Entry = 'front door';
+/** Registers `fn` once per entry point; tests in a file run one after another. */
+function both(name: string, fn: () => Promise<void>): void {
+  for (const e of ['front door', 'handleRequest'] as const) {
+    test(`${name} [${e}]`, () => {
+      entry = e;
+      return fn();
+    });
+  }
+}
 const closers: Array<() => Promise<void>> = [];
 after(async () => {
   for (const c of closers.reverse()) await c();
@@ -76,6 +89,7 @@ async function front(list: Backend[], options: { responseTimeoutMs?: number } = 
   server.on('upgrade', (req, socket, head) => {
     if (!router.handleUpgrade(req, socket, head)) socket.destroy();
   });
+  if (entry === 'front door') frontDoor(server, router);
   const port = await listen(server);
   closers.push(async () => {
     router.close();
@@ -112,7 +126,7 @@ function get(port: number, path = '/', headers: Record<string, string> = {}, met
 
 const echo = (r: Reply) => JSON.parse(r.body) as { name: string; headers: http.IncomingHttpHeaders; url: string };
 
-test('round robin over three backends, in order', async () => {
+both('round robin over three backends, in order', async () => {
   const [a, b, c] = await Promise.all([backend('a'), backend('b'), backend('c')]);
   const f = await front([
     { dyno: 'web.1', port: a.port },
@@ -124,7 +138,7 @@ test('round robin over three backends, in order', async () => {
   assert.deepEqual(names, ['a', 'b', 'c', 'a', 'b', 'c']);
 });
 
-test('changes to the backend list are picked up on the next request', async () => {
+both('changes to the backend list are picked up on the next request', async () => {
   const [a, b] = await Promise.all([backend('a'), backend('b')]);
   const f = await front([{ dyno: 'web.1', port: a.port }]);
   assert.equal(echo(await get(f.port)).name, 'a');
@@ -133,7 +147,7 @@ test('changes to the backend list are picked up on the next request', async () =
   assert.equal(echo(await get(f.port)).name, 'b');
 });
 
-test('an unknown host is left to the caller', async () => {
+both('an unknown host is left to the caller', async () => {
   const a = await backend('a');
   const f = await front([{ dyno: 'web.1', port: a.port }]);
   const r = await get(f.port, '/', { Host: 'other.localhost' });
@@ -143,7 +157,7 @@ test('an unknown host is left to the caller', async () => {
   assert.equal(f.logs.length, 0);
 });
 
-test('the Host match ignores case, port and a trailing dot', async () => {
+both('the Host match ignores case, port and a trailing dot', async () => {
   const a = await backend('a');
   const f = await front([{ dyno: 'web.1', port: a.port }]);
   for (const host of ['MyApp.LocalHost', `myapp.localhost:${f.port}`, 'myapp.localhost.']) {
@@ -151,7 +165,7 @@ test('the Host match ignores case, port and a trailing dot', async () => {
   }
 });
 
-test('no web dynos: 503 page with the fix, and H14 in the log', async () => {
+both('no web dynos: 503 page with the fix, and H14 in the log', async () => {
   const f = await front([]);
   const r = await get(f.port, '/hello');
   assert.equal(r.status, 503);
@@ -164,7 +178,7 @@ test('no web dynos: 503 page with the fix, and H14 in the log', async () => {
   assert.equal(f.logs[0].appId, 'app-1');
 });
 
-test('a refused connection moves on to the next dyno, and keeps the request body for it', async () => {
+both('a refused connection moves on to the next dyno, and keeps the request body for it', async () => {
   const dead = await deadPort();
   const a = await backend('a', (req, res) => {
     let body = '';
@@ -183,7 +197,7 @@ test('a refused connection moves on to the next dyno, and keeps the request body
   assert.equal(a.hits, 4);
 });
 
-test('every dyno refusing connections: 503 and H10', async () => {
+both('every dyno refusing connections: 503 and H10', async () => {
   const f = await front([
     { dyno: 'web.1', port: await deadPort() },
     { dyno: 'web.2', port: await deadPort() },
@@ -195,7 +209,7 @@ test('every dyno refusing connections: 503 and H10', async () => {
   assert.match(line, /^at=error code=H10 desc="App crashed" method=GET path="\/" .* status=503 /);
 });
 
-test('a dyno that does not answer within responseTimeoutMs: 503 and H12', async () => {
+both('a dyno that does not answer within responseTimeoutMs: 503 and H12', async () => {
   const slow = await backend('slow', (_req, res) => {
     const t = setTimeout(() => res.end('too late'), 5000);
     res.on('close', () => clearTimeout(t));
@@ -208,7 +222,7 @@ test('a dyno that does not answer within responseTimeoutMs: 503 and H12', async 
   assert.match(line, /^at=error code=H12 desc="Request timeout" .* dyno=web\.1 connect=\d+ms service=\d+ms status=503 /);
 });
 
-test('a dyno that closes the connection without answering: 503 and H13', async () => {
+both('a dyno that closes the connection without answering: 503 and H13', async () => {
   const rude = await backend('rude', (req) => req.socket.destroy());
   const f = await front([{ dyno: 'web.1', port: rude.port }]);
   const r = await get(f.port);
@@ -217,7 +231,7 @@ test('a dyno that closes the connection without answering: 503 and H13', async (
   assert.match(line, /desc="Connection closed without response" .* dyno=web\.1 /);
 });
 
-test('maintenance mode: 503 maintenance page and H80, nothing proxied', async () => {
+both('maintenance mode: 503 maintenance page and H80, nothing proxied', async () => {
   const a = await backend('a');
   const f = await front([{ dyno: 'web.1', port: a.port }]);
   f.target.maintenance = true;
@@ -228,7 +242,7 @@ test('maintenance mode: 503 maintenance page and H80, nothing proxied', async ()
   assert.equal(a.hits, 0);
 });
 
-test('a valid X-Request-Id is passed through; an invalid one is replaced by a UUID', async () => {
+both('a valid X-Request-Id is passed through; an invalid one is replaced by a UUID', async () => {
   const a = await backend('a');
   const f = await front([{ dyno: 'web.1', port: a.port }]);
   const id = 'abcDEF0123456789+/=-xyz';
@@ -247,7 +261,7 @@ test('a valid X-Request-Id is passed through; an invalid one is replaced by a UU
   assert.match(String(fresh.headers['x-request-id']), /^[0-9a-f-]{36}$/);
 });
 
-test('X-Forwarded-*, Via and hop-by-hop headers reach the dyno as they should', async () => {
+both('X-Forwarded-*, Via and hop-by-hop headers reach the dyno as they should', async () => {
   const a = await backend('a', (req, res) => {
     res.writeHead(200, { 'Content-Type': 'application/json', Connection: 'close, X-Internal', 'X-Internal': 'secret', 'Keep-Alive': 'timeout=77' });
     res.end(JSON.stringify({ name: 'a', headers: req.headers, url: req.url }));
@@ -281,7 +295,7 @@ test('X-Forwarded-*, Via and hop-by-hop headers reach the dyno as they should', 
   assert.match(line, /^at=info method=GET path="\/path\?q=1" host=myapp\.localhost request_id=\S+ fwd="203\.0\.113\.7, 127\.0\.0\.1" dyno=web\.1 connect=\d+ms service=\d+ms status=200 bytes=\d+ protocol=http$/);
 });
 
-test('status, repeated headers and HEAD responses pass through', async () => {
+both('status, repeated headers and HEAD responses pass through', async () => {
   const a = await backend('a', (req, res) => {
     res.setHeader('Set-Cookie', ['one=1', 'two=2']);
     res.writeHead(req.method === 'HEAD' ? 200 : 418, 'Short And Stout', { 'Content-Length': '5' });
@@ -298,7 +312,7 @@ test('status, repeated headers and HEAD responses pass through', async () => {
   assert.equal(h.body, '');
 });
 
-test('keep-alive clients get many responses over one connection', async () => {
+both('keep-alive clients get many responses over one connection', async () => {
   const a = await backend('a');
   const f = await front([{ dyno: 'web.1', port: a.port }]);
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });

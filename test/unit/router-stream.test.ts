@@ -8,7 +8,7 @@ import http from 'node:http';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { createHash } from 'node:crypto';
-import { createRouter, type Backend, type RouterLogLine } from '../../src/router/index.js';
+import { createRouter, frontDoor, type Backend, type RouterLogLine } from '../../src/router/index.js';
 
 const HOST = 'myapp.localhost';
 const MB = 1024 * 1024;
@@ -49,6 +49,7 @@ async function front(list: Backend[]): Promise<{ port: number; waitLog(match: st
   server.on('upgrade', (req, socket, head) => {
     if (!router.handleUpgrade(req, socket, head)) socket.destroy();
   });
+  frontDoor(server, router);
   const port = await listen(server);
   closers.push(async () => {
     router.close();

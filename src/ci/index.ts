@@ -1,0 +1,96 @@
+// The CI engine's public API, shared by the server and the local runner:
+//   loadPipeline   files → merged, validated configuration and resolved jobs (or errors)
+//   planPipeline   configuration + pipeline context → the jobs GitLab would create
+// Nothing here opens sockets or starts processes; files and remote includes come in through
+// the ProjectFiles and RemoteFetcher interfaces.
+import { IncludeLoader } from './load/includes.js';
+import { normalizeConfig } from './load/normalize.js';
+import { resolveReferences } from './load/reference.js';
+import { SourceMap } from './load/source-map.js';
+import { planJobs, type Plan } from './plan/plan.js';
+import { resolveJobs, type JobDefinition } from './resolve/jobs.js';
+import { firstMatchingRule } from './rules/evaluate.js';
+import type { CiError, Hash, PipelineContext, ProjectFiles, RemoteFetcher } from './types.js';
+import { validateSchema } from './validate/schema.js';
+import { checkJobs } from './validate/semantic.js';
+import { includeVariables } from './variables/predefined.js';
+
+export * from './types.js';
+export type { Plan, PlannedJob, PlannedNeed, When } from './plan/plan.js';
+export type { JobDefinition } from './resolve/jobs.js';
+export { directoryFiles } from './load/directory-files.js';
+export { evaluateExpression, parseExpression, ExpressionError } from './rules/expression.js';
+export { slugify, predefinedVariables } from './variables/predefined.js';
+export { expandString } from './variables/expand.js';
+
+export interface LoadOptions {
+  files: ProjectFiles;
+  /** The pipeline file, relative to the repository root. */
+  entry?: string;
+  fetchRemote?: RemoteFetcher;
+  /** Used for variables in include paths and for include:rules. */
+  context?: PipelineContext;
+  /** Skip JSON-schema validation (semantic checks still run). */
+  skipSchema?: boolean;
+}
+
+export interface LoadedPipeline {
+  /** The merged configuration (includes, !reference resolved); undefined if unreadable. */
+  config: Hash | undefined;
+  /** Visible jobs with extends, default and inherit applied, in definition order. */
+  jobs: JobDefinition[];
+  /** Every file read, entry first. */
+  files: string[];
+  errors: CiError[];
+}
+
+export const DEFAULT_ENTRY = '.gitlab-ci.yml';
+
+export async function loadPipeline(options: LoadOptions): Promise<LoadedPipeline> {
+  const entry = options.entry ?? DEFAULT_ENTRY;
+  const sources = new SourceMap();
+  const ctx = options.context;
+  const includeVars = ctx ? includeVariables(ctx) : {};
+  const loader = new IncludeLoader(
+    {
+      files: options.files,
+      fetchRemote: options.fetchRemote,
+      variables: includeVars,
+      includeRulesMatch: ctx
+        ? (rules) => {
+            const rule = firstMatchingRule(rules, (n) => includeVars[n], ctx);
+            return rule !== undefined && rule.when !== 'never';
+          }
+        : undefined,
+    },
+    sources,
+  );
+  const config = await loader.load(entry);
+  const done = (errors: CiError[], jobs: JobDefinition[] = []): LoadedPipeline => ({ config, jobs, files: loader.loadedFiles, errors: sortErrors(errors) });
+  if (!config || loader.errors.length) return done(loader.errors);
+
+  const shapeErrors = [...resolveReferences(config), ...normalizeConfig(config, sources)];
+  if (shapeErrors.length) return done(shapeErrors);
+  const schemaErrors = options.skipSchema ? [] : validateSchema(config, sources, entry);
+  if (schemaErrors.length) return done(schemaErrors);
+  const resolved = resolveJobs(config, sources, entry);
+  if (resolved.errors.length) return done(resolved.errors);
+  const jobErrors = checkJobs(resolved.jobs, config);
+  return done(jobErrors, jobErrors.length ? [] : resolved.jobs);
+}
+
+/** Plans a loaded pipeline for one context. Errors here (e.g. a need on a job that rules left out) mean no pipeline. */
+export function planPipeline(loaded: Pick<LoadedPipeline, 'config' | 'jobs'>, context: PipelineContext): Plan {
+  const plan = planJobs(loaded.jobs, loaded.config ?? {}, context);
+  return { ...plan, errors: sortErrors(plan.errors), ...(plan.errors.length ? { created: false, reason: 'the configuration is invalid for this pipeline', jobs: [] } : {}) };
+}
+
+function sortErrors(errors: CiError[]): CiError[] {
+  const seen = new Set<string>();
+  return errors.filter((e) => {
+    const key = `${e.file}:${e.line}:${e.message}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}

@@ -1,0 +1,93 @@
+// Validates the merged configuration against GitLab's own JSON schema (draft-07, vendored in
+// schemas/) and turns ajv's error tree into one readable `file:line: reason` per problem.
+import { readFileSync } from 'node:fs';
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { isHash, type CiError, type Hash } from '../types.js';
+import { pointerToPath, type SourceMap } from '../load/source-map.js';
+
+let compiled: ValidateFunction | undefined;
+
+function validator(): ValidateFunction {
+  if (compiled) return compiled;
+  // dist/src/ci/validate → the repository root.
+  const schema = JSON.parse(readFileSync(new URL('../../../../schemas/gitlab-ci.schema.json', import.meta.url), 'utf8')) as object;
+  const ajv = new Ajv({ allErrors: true, strict: false, validateFormats: false, logger: false });
+  compiled = ajv.compile(schema);
+  return compiled;
+}
+
+/** Keywords whose errors only summarise the alternatives underneath them. */
+const SUMMARY_KEYWORDS = new Set(['anyOf', 'oneOf', 'allOf', 'if', 'then', 'else']);
+
+export function validateSchema(config: Hash, sources: SourceMap, fallbackFile: string): CiError[] {
+  const validate = validator();
+  const view = withoutNullKeywords(config, sources);
+  if (validate(view)) return [];
+  const raw = (validate.errors ?? []).filter((e) => !SUMMARY_KEYWORDS.has(e.keyword));
+  // Key each problem by where it points; an unknown key points at the key itself.
+  const byPlace = new Map<string, ErrorObject[]>();
+  for (const e of raw) {
+    const place = e.keyword === 'additionalProperties' ? `${e.instancePath}/${escapePointer(String(e.params.additionalProperty))}` : e.instancePath;
+    byPlace.set(place, [...(byPlace.get(place) ?? []), e]);
+  }
+  // When alternatives fail at different depths, the deepest failure is the informative one
+  // (e.g. a typo inside a `needs` hash beats "must be a string").
+  const places = [...byPlace.keys()].filter((p) => ![...byPlace.keys()].some((q) => q !== p && q.startsWith(`${p}/`)));
+  const errors: CiError[] = [];
+  for (const place of places) {
+    const path = pointerToPath(place, view);
+    const at = sources.locate(view, path) ?? { file: fallbackFile, line: 0 };
+    errors.push({ ...at, message: `${describePath(path)}: ${reason(byPlace.get(place) ?? [])}` });
+  }
+  return errors;
+}
+
+/**
+ * GitLab reads `key: null` in a job as "not set" (it is how a job drops an inherited key);
+ * the schema would call it the wrong type, so such keys are left out of what it sees.
+ */
+function withoutNullKeywords(config: Hash, sources: SourceMap): Hash {
+  const view: Hash = {};
+  sources.record(view, sources.of(config) ?? { file: '', line: 0 });
+  for (const [name, value] of Object.entries(config)) {
+    sources.copyKey(config, name, view);
+    if (!isHash(value) || !Object.values(value).includes(null)) {
+      view[name] = value;
+      continue;
+    }
+    const job: Hash = {};
+    sources.record(job, sources.of(value) ?? { file: '', line: 0 });
+    for (const [key, v] of Object.entries(value)) {
+      if (v === null) continue;
+      job[key] = v;
+      sources.copyKey(value, key, job);
+    }
+    view[name] = job;
+  }
+  return view;
+}
+
+const escapePointer = (key: string) => key.replace(/~/g, '~0').replace(/\//g, '~1');
+
+export function describePath(path: ReadonlyArray<string | number>): string {
+  if (path.length === 0) return 'root';
+  return path.map((p) => (typeof p === 'number' ? `[${p}]` : p)).join(':').replace(/:\[/g, '[');
+}
+
+const TYPE_WORDS: Record<string, string> = { string: 'a string', array: 'a list', object: 'a hash', boolean: 'true or false', integer: 'an integer', number: 'a number', null: 'null' };
+
+function reason(errors: ErrorObject[]): string {
+  const unknown = errors.find((e) => e.keyword === 'additionalProperties');
+  if (unknown) return `unknown keyword "${String(unknown.params.additionalProperty)}"`;
+  const enums = errors.filter((e) => e.keyword === 'enum').flatMap((e) => (e.params.allowedValues as unknown[]).map(String));
+  if (enums.length) return `must be one of ${[...new Set(enums)].join(', ')}`;
+  const types = errors.filter((e) => e.keyword === 'type').flatMap((e) => String(e.params.type).split(','));
+  if (types.length) return `must be ${[...new Set(types)].map((t) => TYPE_WORDS[t] ?? t).join(' or ')}`;
+  const required = errors.find((e) => e.keyword === 'required');
+  if (required) return `missing required keyword "${String(required.params.missingProperty)}"`;
+  const first = errors[0];
+  if (!first) return 'is not valid';
+  if (first.keyword === 'const') return `must be ${JSON.stringify(first.params.allowedValue)}`;
+  if (first.keyword === 'not') return 'is not allowed here';
+  return first.message ?? 'is not valid';
+}

@@ -1,0 +1,148 @@
+// ci lint, ci list: the CI engine on the working tree, without a server. The engine does the
+// work; this file only gathers the pipeline context from git and prints the results.
+import { execFileSync } from 'node:child_process';
+import { basename, resolve } from 'node:path';
+import {
+  directoryFiles,
+  formatCiError,
+  loadPipeline,
+  planPipeline,
+  type CiError,
+  type PipelineContext,
+  type PlannedJob,
+} from '../../ci/index.js';
+import { str, strs, type CommandSpec, type Flags } from '../args.js';
+import { CliError, err, out, printJson, table } from '../output.js';
+
+function git(cwd: string, args: string[]): string | undefined {
+  try {
+    return execFileSync('git', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], maxBuffer: 256 * 1024 * 1024 }).trim();
+  } catch {
+    return undefined;
+  }
+}
+
+/** `git@host:group/project.git` or `https://host/group/project.git` → `group/project`. */
+function projectPathFromRemote(url: string | undefined): string | undefined {
+  if (!url) return undefined;
+  const m = /^(?:[\w+.-]+:\/\/[^/]+\/|[^@\s]+@[^:\s]+:)(.+?)(?:\.git)?\/?$/.exec(url);
+  return m ? m[1] : undefined;
+}
+
+function contextFromFlags(cwd: string, flags: Flags): PipelineContext {
+  const inRepo = git(cwd, ['rev-parse', '--is-inside-work-tree']) === 'true';
+  const branchFlag = str(flags.branch);
+  const tagFlag = str(flags.tag);
+  if (branchFlag && tagFlag) throw new CliError('Use either --branch or --tag, not both.');
+  const head = inRepo ? git(cwd, ['rev-parse', '--abbrev-ref', 'HEAD']) : undefined;
+  const branch = tagFlag ? undefined : (branchFlag ?? (head && head !== 'HEAD' ? head : undefined));
+  const sha = str(flags.sha) ?? (inRepo ? git(cwd, ['rev-parse', 'HEAD']) : undefined) ?? '0'.repeat(40);
+  const originHead = inRepo ? git(cwd, ['symbolic-ref', '--short', 'refs/remotes/origin/HEAD']) : undefined;
+  const variables: Record<string, string> = {};
+  for (const pair of strs(flags.variable)) {
+    const at = pair.indexOf('=');
+    if (at <= 0) throw new CliError(`--variable needs KEY=VALUE, got ${JSON.stringify(pair)}`);
+    variables[pair.slice(0, at)] = pair.slice(at + 1);
+  }
+  const source = str(flags.source) ?? 'push';
+  const ctx: PipelineContext = {
+    source,
+    ...(tagFlag ? { tag: tagFlag } : branch ? { branch } : {}),
+    sha,
+    defaultBranch: originHead?.replace(/^origin\//, '') ?? 'main',
+    projectPath: projectPathFromRemote(inRepo ? git(cwd, ['remote', 'get-url', 'origin']) : undefined) ?? `local/${basename(cwd)}`,
+    variables,
+  };
+  if (inRepo) {
+    const log = git(cwd, ['log', '-1', '--format=%aI%x00%an <%ae>%x00%B']);
+    if (log) {
+      const [timestamp, author, message] = log.split('\0');
+      Object.assign(ctx, { commitTimestamp: timestamp, commitAuthor: author, commitMessage: message });
+    }
+    // rules:changes compares with compare_to when given; otherwise there is no push to
+    // compare with, and GitLab treats the changes as matched.
+    ctx.changes = (compareTo) => {
+      if (!compareTo) return null;
+      const diff = git(cwd, ['diff', '--name-only', `${compareTo}...HEAD`]);
+      return diff === undefined ? null : diff.split('\n').filter(Boolean);
+    };
+  }
+  if (source === 'merge_request_event') {
+    if (!branch) throw new CliError('A merge_request_event pipeline needs a source branch: pass --branch.');
+    ctx.mergeRequest = { iid: 1, sourceBranch: branch, targetBranch: ctx.defaultBranch };
+  }
+  return ctx;
+}
+
+async function load(flags: Flags) {
+  const cwd = resolve(str(flags.cwd) ?? process.cwd());
+  const inRepo = git(cwd, ['rev-parse', '--is-inside-work-tree']) === 'true';
+  // In a work tree the pipeline sees what git would push: tracked and untracked-not-ignored files.
+  const list = inRepo ? async () => (git(cwd, ['ls-files', '-co', '--exclude-standard']) ?? '').split('\n').filter(Boolean) : undefined;
+  const files = directoryFiles(cwd, list);
+  const ctx = contextFromFlags(cwd, flags);
+  ctx.repositoryFiles = await files.list();
+  const entry = str(flags.file) ?? '.gitlab-ci.yml';
+  const loaded = await loadPipeline({ files, entry, context: ctx });
+  return { cwd, ctx, loaded };
+}
+
+function reportErrors(errors: CiError[], json: boolean): number {
+  if (json) printJson({ valid: false, errors });
+  for (const e of errors) err(formatCiError(e));
+  return 1;
+}
+
+const listRow = (j: PlannedJob) => ({
+  name: j.name,
+  stage: j.stage,
+  when: j.when,
+  allow_failure: j.allowFailureExitCodes ? { exit_codes: j.allowFailureExitCodes } : j.allowFailure,
+  needs: j.needs ? j.needs.map((n) => n.job) : null,
+});
+
+const COMMON_FLAGS = {
+  cwd: { type: 'string', description: 'the project directory (default: the current directory)', valueName: 'DIR' },
+  file: { type: 'string', description: 'the pipeline file, relative to DIR (default: .gitlab-ci.yml)', valueName: 'FILE' },
+  json: { type: 'boolean', description: 'print JSON' },
+  variable: { type: 'string', multiple: true, description: 'a pipeline variable', valueName: 'KEY=VALUE' },
+  branch: { type: 'string', description: 'plan for this branch (default: the checked-out branch)', valueName: 'BRANCH' },
+  tag: { type: 'string', description: 'plan a tag pipeline for this tag', valueName: 'TAG' },
+  sha: { type: 'string', description: 'the commit SHA (default: HEAD)', valueName: 'SHA' },
+  source: { type: 'string', description: 'CI_PIPELINE_SOURCE: push, merge_request_event, web, schedule, api, trigger… (default: push)', valueName: 'SOURCE' },
+} as const;
+
+export const ciCommands: CommandSpec[] = [
+  {
+    name: 'ci',
+    summary: 'check and plan the .gitlab-ci.yml pipeline of a working tree',
+    usage: 'lint|list [--cwd DIR] [--json]',
+    description: `Runs Slipway's CI engine locally, without a server.
+  ci lint   validates the pipeline (YAML, includes, GitLab's schema, stages, needs,
+            extends); prints file:line: reason for each problem and exits 1 if any.
+  ci list   prints the jobs the pipeline would create after workflow:rules, rules,
+            only/except and parallel expansion ({name, stage, when, allow_failure, needs}).`,
+    examples: ['slipway ci lint', 'slipway ci list --json --cwd ../web', 'slipway ci list --json --tag v1.2.0', 'slipway ci list --source merge_request_event --branch feature/x'],
+    flags: { ...COMMON_FLAGS },
+    minArgs: 1,
+    maxArgs: 1,
+    async run({ args, flags }) {
+      const json = flags.json === true;
+      const sub = args[0];
+      if (sub !== 'lint' && sub !== 'list') throw new CliError(`Unknown ci command ${JSON.stringify(sub)}. Use: slipway ci lint | slipway ci list`);
+      const { ctx, loaded } = await load(flags);
+      if (loaded.errors.length) return reportErrors(loaded.errors, json);
+      if (sub === 'lint') {
+        if (json) printJson({ valid: true, errors: [], files: loaded.files, jobs: loaded.jobs.length });
+        else out(`${loaded.files[0]} is valid (${loaded.jobs.length} job${loaded.jobs.length === 1 ? '' : 's'}, ${loaded.files.length} file${loaded.files.length === 1 ? '' : 's'}).`);
+        return 0;
+      }
+      const plan = planPipeline(loaded, ctx);
+      if (plan.errors.length) return reportErrors(plan.errors, json);
+      if (!plan.created && plan.reason) err(`No pipeline would be created: ${plan.reason}.`);
+      if (json) printJson(plan.jobs.map(listRow));
+      else table(plan.jobs.map((j) => { const r = listRow(j); return [r.name, r.stage, r.when, JSON.stringify(r.allow_failure), r.needs ? r.needs.join(', ') : '']; }), ['name', 'stage', 'when', 'allow_failure', 'needs']);
+      return 0;
+    },
+  },
+];
