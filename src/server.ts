@@ -5,7 +5,7 @@
 import http from 'node:http';
 import tls from 'node:tls';
 import { join } from 'node:path';
-import { rmSync } from 'node:fs';
+import { chmodSync, mkdirSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import type { SlipwayConfig } from './config.js';
 import { openStore, type Store } from './store/db.js';
@@ -39,6 +39,8 @@ import { PipelineService } from './flow/pipelines.js';
 import { PromotionService } from './flow/promotions.js';
 import { apiResourceSource } from './api/webhook-payloads.js';
 import { handOverSharedSlugs } from './flow/slug-handover.js';
+import { ManifestService } from './apps/manifest.js';
+import { AppSetupService } from './deploy/app-setups.js';
 
 export interface RunningSlipway {
   httpPort: number;
@@ -54,6 +56,9 @@ export interface RunningSlipway {
 const HTTP_METHOD = /^(GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS|CONNECT|TRACE) /;
 
 export async function startSlipway(config: SlipwayConfig): Promise<RunningSlipway> {
+  // State, keys and config vars live here: only Slipway's own user may read them.
+  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  chmodSync(config.dataDir, 0o700);
   const store = await openStore({ databaseUrl: config.databaseUrl, sqlitePath: join(config.dataDir, 'slipway.db') });
   const { db } = store;
   const events = new EventBus();
@@ -84,6 +89,15 @@ export async function startSlipway(config: SlipwayConfig): Promise<RunningSlipwa
   const builder = new BuildpackBuilder({ buildpacksCacheDir: join(config.dataDir, 'buildpacks') });
   const sources = new SourceService(db, config.dataDir, urls, config.maxBodyBytes);
   const builds = new BuildService({ db, builder, releases, sources, outputs, logs, events, urls, dataDir: config.dataDir, maxSourceBytes: config.maxBodyBytes });
+  const manifests = new ManifestService({
+    db,
+    apps,
+    releases,
+    logs,
+    events,
+    runner: { runPostdeploy: (input) => oneOffs.runReleasePhase({ ...input, type: 'postdeploy' }) },
+  });
+  const appSetups = new AppSetupService({ db, apps, manifests, builds, releases, sources, urls, logs, dataDir: config.dataDir, maxSourceBytes: config.maxBodyBytes });
 
   const bootstrap = await accounts.bootstrap(config.adminEmail, config.bootstrapApiKey);
   const webhooks = new WebhookService({ db, events, logs });
@@ -93,6 +107,8 @@ export async function startSlipway(config: SlipwayConfig): Promise<RunningSlipwa
   await builds.failInterrupted();
   await releases.failInterrupted();
   await promotions.failInterrupted();
+  await manifests.failInterrupted();
+  await appSetups.failInterrupted();
   await webhooks.resume();
 
   const directory = new RouteDirectory(db, config.appsDomain.toLowerCase(), (appId) => dynos.webBackends(appId), events);
@@ -108,7 +124,7 @@ export async function startSlipway(config: SlipwayConfig): Promise<RunningSlipwa
     if (!router.handleRequest(req, res)) dispatch(req, res);
   });
   const api = createApi(
-    { config, db, urls, accounts, apps, domains, collaborators, releases, builds, sources, formation, dynos, oneOffs, logs, outputs, webhooks, pipelines, promotions, caPem: tlsMaterial.caPem },
+    { config, db, urls, accounts, apps, domains, collaborators, releases, builds, sources, formation, dynos, oneOffs, logs, outputs, webhooks, pipelines, promotions, manifests, appSetups, caPem: tlsMaterial.caPem },
     {
       serverFactory: (handler) => {
         dispatch = handler;

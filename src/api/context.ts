@@ -16,6 +16,8 @@ import type { OutputStore } from '../logs/output-store.js';
 import type { WebhookService } from '../webhooks/service.js';
 import type { PipelineService } from '../flow/pipelines.js';
 import type { PromotionService } from '../flow/promotions.js';
+import type { ManifestService } from '../apps/manifest.js';
+import type { AppSetupService } from '../deploy/app-setups.js';
 import type { PublicUrls } from '../core/urls.js';
 import type { SlipwayConfig } from '../config.js';
 import { unauthorized } from '../core/errors.js';
@@ -40,6 +42,8 @@ export interface ApiDeps {
   webhooks: WebhookService;
   pipelines: PipelineService;
   promotions: PromotionService;
+  manifests: ManifestService;
+  appSetups: AppSetupService;
   /** PEM of the CA that signs Slipway's HTTPS certificate. */
   caPem: string;
 }

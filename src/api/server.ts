@@ -17,6 +17,7 @@ import { collaboratorRoutes } from './routes/collaborators.js';
 import { addonRoutes } from './routes/addons.js';
 import { webhookRoutes } from './routes/webhooks.js';
 import { pipelineRoutes } from './routes/pipelines.js';
+import { appSetupRoutes } from './routes/app-setups.js';
 
 export interface ApiOptions {
   serverFactory: FastifyServerFactory;
@@ -105,6 +106,7 @@ export function createApi(deps: ApiDeps, options: ApiOptions): FastifyInstance {
   addonRoutes(app, deps);
   webhookRoutes(app, deps);
   pipelineRoutes(app, deps);
+  appSetupRoutes(app, deps);
   options.register?.(app);
   return app;
 }

@@ -19,6 +19,8 @@ export interface CreateAppInput {
   name?: string | null;
   region?: string | null;
   stack?: string | null;
+  /** A pre-allocated id (app setups hand out the app's id before the app exists). */
+  id?: string;
 }
 
 export const DEFAULT_STACK = 'slipway-24';
@@ -41,7 +43,7 @@ export class AppService {
     }
     const stamp = now();
     const row: AppRow = {
-      id: newId(),
+      id: input.id ?? newId(),
       name,
       owner_id: actor.id,
       region: input.region || DEFAULT_REGION,

@@ -133,12 +133,16 @@ export class OneOffRunner implements ReleasePhaseRunner {
     await Promise.all([...this.running.keys()].map((appId) => this.stopAll(appId)));
   }
 
-  /** Runs the release command with the release's own config; output goes to the release log and the app log. */
-  async runReleasePhase(input: { app: AppRow; release: ReleaseRow; slug: SlugRow; command: string; output: (line: string) => void }) {
-    const name = `release.${1000 + Math.floor(Math.random() * 9000)}`;
-    const info = this.newInfo(input.app.id, name, 'release', input.command, DEFAULT_SIZE, input.release);
+  /**
+   * Runs the release command with the release's own config; output goes to the release log and the app log.
+   * Other run-to-completion scripts (app.json `postdeploy`) use it with their own `type` and `size`.
+   */
+  async runReleasePhase(input: { app: AppRow; release: ReleaseRow; slug: SlugRow; command: string; output: (line: string) => void; type?: string; size?: string }) {
+    const type = input.type ?? 'release';
+    const name = `${type}.${1000 + Math.floor(Math.random() * 9000)}`;
+    const info = this.newInfo(input.app.id, name, type, input.command, input.size ? normalizeSize(input.size) : DEFAULT_SIZE, input.release);
     const proc = await this.spawn(input.app, input.release, input.slug, info, {}, false);
-    if (!proc) return { exitCode: null, reason: 'the release process could not start' };
+    if (!proc) return { exitCode: null, reason: `the ${type} process could not start` };
     // The app log gets these lines too, through the dyno's own output pipe.
     pipeLines(proc.stdout, input.output);
     pipeLines(proc.stderr, input.output);

@@ -225,6 +225,45 @@ export interface AppWebhookDeliveryRow {
   updated_at: string;
 }
 
+export interface AppManifestRow {
+  app_id: string;
+  /** The app.json environment it was resolved for (review, test, …), or null for the root keys. */
+  environment: string | null;
+  /** JSON of the resolved manifest (core/app-json ResolvedAppJson). */
+  manifest: string;
+  /** JSON array of the add-ons app.json asked for: recorded, not provisioned (no add-ons yet). */
+  addons: string;
+  postdeploy_command: string | null;
+  postdeploy_size: string | null;
+  /** null (no script), pending (until the first deploy), running, succeeded or failed. */
+  postdeploy_status: string | null;
+  postdeploy_exit_code: number | null;
+  /** The script's output (the end of it, when long). */
+  postdeploy_output: string | null;
+  postdeploy_release_id: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface AppSetupRow {
+  id: string;
+  account_id: string;
+  /** The app it created; not a foreign key: a failed setup removes its app but stays readable. */
+  app_id: string;
+  app_name: string;
+  environment: string | null;
+  /** pending, succeeded or failed. */
+  status: string;
+  failure_message: string | null;
+  /** JSON array of app.json problems. */
+  manifest_errors: string;
+  build_id: string | null;
+  source_url: string | null;
+  resolved_success_url: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
 export interface Database {
   accounts: AccountRow;
   api_keys: ApiKeyRow;
@@ -245,4 +284,6 @@ export interface Database {
   app_webhooks: AppWebhookRow;
   app_webhook_events: AppWebhookEventRow;
   app_webhook_deliveries: AppWebhookDeliveryRow;
+  app_manifests: AppManifestRow;
+  app_setups: AppSetupRow;
 }

@@ -510,6 +510,42 @@ test('pipelines: pipelines, couplings, filters, promotions', async () => {
   await callError('GET', `/pipeline-couplings/${staging.id}`, 404, 'not_found');
 });
 
+test('app setups: create from a tarball with app.json, info, failures', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'slipway-schema-setup-'));
+  let url: string;
+  try {
+    const { cpSync, writeFileSync } = await import('node:fs');
+    cpSync(join(EXAMPLES, 'static-site'), join(dir, 'app'), { recursive: true });
+    writeFileSync(join(dir, 'app', 'app.json'), JSON.stringify({ env: { TOKEN: { generator: 'secret' } }, scripts: { postdeploy: 'echo seeded' }, success_url: '/' }));
+    const tarball = join(dir, 'app.tgz');
+    const tar = await exec('tar', ['-czf', tarball, '-C', join(dir, 'app'), '.']);
+    assert.equal(tar.code, 0, tar.stderr);
+    const { source_blob: blob } = (await call('POST', '/sources', { status: 201 })).body;
+    const put = await raw('PUT', blob.put_url, { body: readFileSync(tarball), headers: { 'Content-Type': '' } });
+    assert.equal(put.status, 200);
+    url = blob.get_url;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const created = (await call('POST', '/app-setups', { body: { app: { name: 'schema-setup' }, source_blob: { url, version: 'v1' } }, status: 201 })).body;
+  assert.equal(created.status, 'pending');
+  const done = await waitFor('the app setup to finish', async () => {
+    const setup = (await call('GET', `/app-setups/${created.id}`, { status: 200 })).body;
+    return setup.status !== 'pending' ? setup : undefined;
+  }, 180_000, 250);
+  assert.equal(done.status, 'succeeded', done.failure_message);
+  assert.equal(done.postdeploy.exit_code, 0);
+  assert.equal(done.build.status, 'succeeded');
+
+  const manifestOnly = (await call('POST', '/app-setups', { body: { app: { name: 'schema-manifest' }, manifest: { env: { A: 'b' } } }, status: 201 })).body;
+  assert.equal(manifestOnly.status, 'succeeded');
+  assert.equal(manifestOnly.build, null);
+  const invalid = await callError('POST', '/app-setups', 422, 'invalid_params', { body: { app: { name: 'schema-bad' }, manifest: '{"env": {"A": 1}}' } });
+  assert.match(invalid.body.message, /^app\.json: env\.A must be a string/);
+  await callError('POST', '/app-setups', 422, 'invalid_params', { body: { app: { name: 'schema-bad' } } });
+  await callError('GET', '/app-setups/00000000-0000-4000-8000-000000000000', 404, 'not_found');
+});
+
 test('every route the server registers was exercised by this file', () => {
   const missing = implementedRoutes()
     .map((r) => `${r.method} ${r.pattern}`)

@@ -1,10 +1,11 @@
 // apps, apps:create, apps:info, apps:destroy, maintenance[:on|:off]
-import { str, type CommandSpec, type Flags } from '../args.js';
+import { str, strs, type CommandSpec, type Flags } from '../args.js';
 import { appSession, client } from '../app-resolution.js';
 import { enc } from '../client.js';
 import { appGitUrl, appFromGitUrl, configureCredentialHelper, git, insideRepo, remotes, setRemote } from '../git.js';
 import { CliError, action, bytes, err, heading, keyValues, out, printJson, timeAndAgo } from '../output.js';
 import { promptLine } from './auth.js';
+import { createWithManifest, describeManifest, loadLocalManifest, parseEnvFlags } from '../manifest.js';
 
 export interface App {
   id: string;
@@ -55,21 +56,32 @@ export const appsCommands: CommandSpec[] = [
     flags: {
       remote: { type: 'string', description: 'name of the git remote to add (default: slipway)', valueName: 'REMOTE' },
       'no-remote': { type: 'boolean', description: 'do not add a git remote' },
+      manifest: { type: 'boolean', description: 'set the app up from ./app.json (config vars, buildpacks, formation, postdeploy)' },
+      env: { type: 'string', short: 'e', multiple: true, description: 'with --manifest: values for app.json config vars, "K=V;K2=V2"', valueName: 'K=V' },
       ...jsonFlag,
     },
     description: `Without NAME the server picks a name. Inside a git repository a remote (default
 "slipway") pointing at <server>/<name>.git is added, and a repository-local git credential
 helper is set up so that \`git push slipway main\` authenticates with your API key.`,
-    examples: ['slipway apps:create myapp', 'slipway apps:create --remote staging myapp-staging'],
+    examples: ['slipway apps:create myapp', 'slipway apps:create --remote staging myapp-staging', 'slipway apps:create myapp --manifest --env DATABASE_URL=postgres://…'],
     maxArgs: 1,
     async run({ flags, args }) {
       const api = client();
       const name = args[0];
+      const env = parseEnvFlags(strs(flags.env));
+      if (!flags.manifest && Object.keys(env).length) throw new CliError('--env goes with --manifest (it gives values to app.json config vars); use config:set otherwise.');
+      const local = flags.manifest ? loadLocalManifest(process.cwd(), env) : undefined;
       const app = await action(name ? `Creating ${name}` : 'Creating app', async (suffix) => {
+        if (local) {
+          const setUp = await createWithManifest(api, name, local.text, env);
+          if (!name) suffix(setUp.name);
+          return api.get<App>(`/apps/${enc(setUp.name)}`);
+        }
         const created = await api.post<App>('/apps', name ? { name } : {});
         if (!name) suffix(created.name);
         return created;
       });
+      if (local) describeManifest(local.resolved, env);
       const gitUrl = appGitUrl(api.url, app.name);
       if (flags.json) printJson(app);
       else out(`${app.web_url ?? ''} | ${gitUrl}`.replace(/^ \| /, ''));
