@@ -71,7 +71,7 @@ export async function loadPipeline(options: LoadOptions): Promise<LoadedPipeline
 
   const shapeErrors = [...resolveReferences(config), ...normalizeConfig(config, sources)];
   if (shapeErrors.length) return done(shapeErrors);
-  const schemaErrors = options.skipSchema ? [] : validateSchema(config, sources, entry);
+  const schemaErrors = options.skipSchema ? [] : await validateSchema(config, sources, entry);
   if (schemaErrors.length) return done(schemaErrors);
   const resolved = resolveJobs(config, sources, entry);
   if (resolved.errors.length) return done(resolved.errors);

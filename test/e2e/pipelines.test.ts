@@ -78,7 +78,8 @@ test('pipelines:promote copies the slug; production keeps its config and runs it
   const promote = await heroku.run(['pipelines:promote', '-a', STAGING]);
   assert.equal(promote.code, 0, promote.stdout + promote.stderr);
   assert.match(promote.stdout, /Promotion successful/);
-  assert.match(promote.stdout, /release phase ran/, 'the CLI streamed the target release phase output');
+  // The CLI streams the target's release-phase output only if it sees the release still
+  // pending when it polls; whether it does is a race, so the output is checked through the API below.
   assert.match(promote.stdout, new RegExp(`${PROD}.*succeeded`));
 
   const prodReleases = await settledReleases(PROD);

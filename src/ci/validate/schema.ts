@@ -1,14 +1,16 @@
 // Validates the merged configuration against GitLab's own JSON schema (draft-07, vendored in
 // schemas/) and turns ajv's error tree into one readable `file:line: reason` per problem.
 import { readFileSync } from 'node:fs';
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import type { ErrorObject, ValidateFunction } from 'ajv';
 import { isHash, type CiError, type Hash } from '../types.js';
 import { pointerToPath, type SourceMap } from '../load/source-map.js';
 
 let compiled: ValidateFunction | undefined;
 
-function validator(): ValidateFunction {
+// ajv is loaded only when a pipeline is validated: importing it costs ~80 ms of start-up.
+async function validator(): Promise<ValidateFunction> {
   if (compiled) return compiled;
+  const { Ajv } = await import('ajv');
   // dist/src/ci/validate → the repository root.
   const schema = JSON.parse(readFileSync(new URL('../../../../schemas/gitlab-ci.schema.json', import.meta.url), 'utf8')) as object;
   const ajv = new Ajv({ allErrors: true, strict: false, validateFormats: false, logger: false });
@@ -19,8 +21,8 @@ function validator(): ValidateFunction {
 /** Keywords whose errors only summarise the alternatives underneath them. */
 const SUMMARY_KEYWORDS = new Set(['anyOf', 'oneOf', 'allOf', 'if', 'then', 'else']);
 
-export function validateSchema(config: Hash, sources: SourceMap, fallbackFile: string): CiError[] {
-  const validate = validator();
+export async function validateSchema(config: Hash, sources: SourceMap, fallbackFile: string): Promise<CiError[]> {
+  const validate = await validator();
   const view = withoutNullKeywords(config, sources);
   if (validate(view)) return [];
   const raw = (validate.errors ?? []).filter((e) => !SUMMARY_KEYWORDS.has(e.keyword));

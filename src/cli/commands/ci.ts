@@ -74,7 +74,7 @@ function contextFromFlags(cwd: string, flags: Flags): PipelineContext {
   return ctx;
 }
 
-async function load(flags: Flags) {
+async function load(flags: Flags, forRun = false) {
   const cwd = resolve(str(flags.cwd) ?? process.cwd());
   const inRepo = git(cwd, ['rev-parse', '--is-inside-work-tree']) === 'true';
   // In a work tree the pipeline sees what git would push: tracked and untracked-not-ignored files.
@@ -83,8 +83,11 @@ async function load(flags: Flags) {
   const ctx = contextFromFlags(cwd, flags);
   ctx.repositoryFiles = await files.list();
   const entry = str(flags.file) ?? '.gitlab-ci.yml';
-  const loaded = await loadPipeline({ files, entry, context: ctx });
-  return { cwd, ctx, loaded };
+  // ci run remembers configurations that passed the JSON schema (see loadPipelineCached).
+  const loaded = forRun
+    ? await (await import('../../ci/run/local.js')).loadPipelineCached({ files, entry, context: ctx, stateDir: (await import('../../ci/run/local.js')).ciStateDir(cwd) })
+    : await loadPipeline({ files, entry, context: ctx });
+  return { cwd, ctx, loaded, entry };
 }
 
 function reportErrors(errors: CiError[], json: boolean): number {
@@ -112,26 +115,39 @@ const COMMON_FLAGS = {
   source: { type: 'string', description: 'CI_PIPELINE_SOURCE: push, merge_request_event, web, schedule, api, trigger… (default: push)', valueName: 'SOURCE' },
 } as const;
 
+const RUN_FLAGS = {
+  manual: { type: 'string', multiple: true, description: 'ci run: play this manual job', valueName: 'JOB' },
+  'masked-variable': { type: 'string', multiple: true, description: 'ci run: a pipeline variable masked in job logs', valueName: 'KEY=VALUE' },
+  concurrency: { type: 'string', description: 'ci run: jobs run at once (default: the number of CPUs)', valueName: 'N' },
+  'no-sandbox': { type: 'boolean', description: 'ci run: plain processes instead of bubblewrap sandboxes' },
+  shell: { type: 'boolean', description: 'ci run: run jobs that set image: on the shell executor anyway' },
+  keep: { type: 'boolean', description: 'ci run: keep job directories and artifacts (the path is printed)' },
+} as const;
+
 export const ciCommands: CommandSpec[] = [
   {
     name: 'ci',
     summary: 'check and plan the .gitlab-ci.yml pipeline of a working tree',
-    usage: 'lint|list [--cwd DIR] [--json]',
+    usage: 'lint|list|run [JOB…] [--cwd DIR] [--json]',
     description: `Runs Slipway's CI engine locally, without a server.
   ci lint   validates the pipeline (YAML, includes, GitLab's schema, stages, needs,
             extends); prints file:line: reason for each problem and exits 1 if any.
   ci list   prints the jobs the pipeline would create after workflow:rules, rules,
-            only/except and parallel expansion ({name, stage, when, allow_failure, needs}).`,
-    examples: ['slipway ci lint', 'slipway ci list --json --cwd ../web', 'slipway ci list --json --tag v1.2.0', 'slipway ci list --source merge_request_event --branch feature/x'],
-    flags: { ...COMMON_FLAGS },
+            only/except and parallel expansion ({name, stage, when, allow_failure, needs}).
+  ci run    runs the pipeline (or the named jobs and what they need) on this machine:
+            each job in a fresh copy of the work tree, sandboxed with bubblewrap when
+            available; exits 1 if a job that may not fail failed. See docs/ci.md.`,
+    examples: ['slipway ci run', 'slipway ci run test --variable DEBUG=1', 'slipway ci run --manual deploy --json', 'slipway ci lint', 'slipway ci list --json --cwd ../web', 'slipway ci list --json --tag v1.2.0', 'slipway ci list --source merge_request_event --branch feature/x'],
+    flags: { ...COMMON_FLAGS, ...RUN_FLAGS },
     minArgs: 1,
-    maxArgs: 1,
     async run({ args, flags }) {
       const json = flags.json === true;
       const sub = args[0];
-      if (sub !== 'lint' && sub !== 'list') throw new CliError(`Unknown ci command ${JSON.stringify(sub)}. Use: slipway ci lint | slipway ci list`);
-      const { ctx, loaded } = await load(flags);
+      if (sub !== 'lint' && sub !== 'list' && sub !== 'run') throw new CliError(`Unknown ci command ${JSON.stringify(sub)}. Use: slipway ci lint | slipway ci list | slipway ci run`);
+      if (sub !== 'run' && args.length > 1) throw new CliError(`ci ${sub} takes no job names (got ${args.slice(1).join(' ')})`);
+      const { cwd, ctx, loaded, entry } = await load(flags, sub === 'run');
       if (loaded.errors.length) return reportErrors(loaded.errors, json);
+      if (sub === 'run') return (await import('./ci-run.js')).ciRun({ cwd, flags, jobs: args.slice(1), ctx, loaded, entry });
       if (sub === 'lint') {
         if (json) printJson({ valid: true, errors: [], files: loaded.files, jobs: loaded.jobs.length });
         else out(`${loaded.files[0]} is valid (${loaded.jobs.length} job${loaded.jobs.length === 1 ? '' : 's'}, ${loaded.files.length} file${loaded.files.length === 1 ? '' : 's'}).`);

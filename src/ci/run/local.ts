@@ -1,0 +1,317 @@
+// The local-mode driver behind `slipway ci run`: takes a planned pipeline, gives each job
+// attempt a fresh checkout, its caches and artifacts, its final variables, runs it on the
+// shell executor, and keeps what it leaves (artifacts, dotenv variables, caches). The
+// scheduler decides the order. A server-mode driver will reuse scheduler, executor and the
+// helpers here with its own storage.
+import { createHash } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadPipeline, type LoadedPipeline, type LoadOptions } from '../index.js';
+import type { Plan, PlannedJob } from '../plan/plan.js';
+import { type Hash, type PipelineContext } from '../types.js';
+import { predefinedVariables, slugify } from '../variables/predefined.js';
+import { expandString } from '../variables/expand.js';
+import { artifactSources, artifactSpec, collectPaths, copyFiles, expiryOf, keepsArtifacts, readDotenv, type StoredArtifacts } from './artifacts.js';
+import { cacheSpecs, gitLastCommits, restoreCache, saveCache } from './cache.js';
+import type { Executor, JobRecord, JobResult, PipelineResult, SchedulerHooks } from './contract.js';
+import { parseDuration } from './duration.js';
+import { Scheduler } from './scheduler.js';
+import { bwrapWorks, ShellExecutor } from './shell-executor.js';
+import { jobVariables } from './variables.js';
+import { checkout, sourceTree, type SourceTree } from './workspace.js';
+
+export const DEFAULT_TIMEOUT_SECONDS = 3600;
+export const AFTER_SCRIPT_TIMEOUT_SECONDS = 300;
+
+/** Where Slipway keeps local CI state that outlives a run (caches, the pipeline counter). */
+export function ciStateDir(projectDir: string): string {
+  const base = process.env.XDG_CACHE_HOME || join(process.env.HOME || tmpdir(), '.cache');
+  const id = createHash('sha256').update(projectDir).digest('hex').slice(0, 16);
+  return join(base, 'slipway', 'ci', id);
+}
+
+/**
+ * loadPipeline, with the JSON-schema check remembered: a merged configuration that passed
+ * once is not validated again (the check costs ~0.6 s of start-up). Semantic checks always run.
+ */
+export async function loadPipelineCached(options: LoadOptions & { stateDir: string }): Promise<LoadedPipeline> {
+  const quick = await loadPipeline({ ...options, skipSchema: true });
+  if (quick.errors.length || !quick.config) return quick;
+  const digest = createHash('sha256').update(JSON.stringify(quick.config)).digest('hex');
+  const marker = join(options.stateDir, '..', 'valid', digest);
+  try {
+    readFileSync(marker);
+    return quick;
+  } catch {
+    // not validated yet
+  }
+  const full = await loadPipeline(options);
+  if (full.errors.length === 0) {
+    mkdirSync(join(marker, '..'), { recursive: true });
+    writeFileSync(marker, '');
+  }
+  return full;
+}
+
+/** The named jobs (by full or base name), everything they need and depend on, in plan order. */
+export function selectJobs(plan: Plan, names: readonly string[]): { jobs: PlannedJob[]; unknown: string[] } {
+  if (names.length === 0) return { jobs: plan.jobs, unknown: [] };
+  const byName = new Map(plan.jobs.map((j) => [j.name, j]));
+  const keep = new Set<string>();
+  const unknown: string[] = [];
+  const stack: string[] = [];
+  for (const name of names) {
+    const matches = plan.jobs.filter((j) => j.name === name || j.baseName === name);
+    if (matches.length === 0) unknown.push(name);
+    for (const j of matches) stack.push(j.name);
+  }
+  while (stack.length) {
+    const name = stack.pop()!;
+    if (keep.has(name)) continue;
+    keep.add(name);
+    const job = byName.get(name);
+    if (!job) continue;
+    for (const need of job.needs ?? []) stack.push(need.job);
+    for (const dep of job.dependencies ?? []) stack.push(dep);
+  }
+  return { jobs: plan.jobs.filter((j) => keep.has(j.name)), unknown };
+}
+
+export interface LocalRunOptions {
+  /** The project directory (a git work tree's top level). */
+  projectDir: string;
+  plan: Plan;
+  config: Hash;
+  context: PipelineContext;
+  /** The pipeline file, for CI_CONFIG_PATH. */
+  entry?: string;
+  /** The files a checkout holds (default: git ls-files -co --exclude-standard). */
+  files?: readonly string[];
+  /** Run only these jobs (plus what they need); named manual jobs are played. */
+  only?: readonly string[];
+  /** Manual jobs to play. */
+  manual?: readonly string[];
+  concurrency?: number;
+  /** 'auto' (default): bubblewrap when it works. */
+  sandbox?: 'auto' | 'on' | 'off';
+  /** Run jobs that set `image:`/`services:` on the shell executor anyway. */
+  shellForImages?: boolean;
+  /** Values to mask in logs. */
+  masked?: readonly string[];
+  /** Keeps job directories and artifacts (in runDir) after the run. */
+  keep?: boolean;
+  /** Default: ciStateDir(projectDir). */
+  stateDir?: string;
+  executor?: Executor;
+  hooks?: SchedulerHooks;
+  /** Job output, masked, in lines. */
+  onOutput?(job: PlannedJob, text: string): void;
+  signal?: AbortSignal;
+}
+
+export interface LocalRunResult extends PipelineResult {
+  runDir: string;
+  executor: string;
+  artifacts: StoredArtifacts[];
+}
+
+export class UnknownJobError extends Error {}
+
+export async function runLocalPipeline(options: LocalRunOptions): Promise<LocalRunResult> {
+  const { plan, context } = options;
+  const selected = selectJobs(plan, options.only ?? []);
+  if (selected.unknown.length) throw new UnknownJobError(`No job named ${selected.unknown.map((n) => JSON.stringify(n)).join(', ')} in this pipeline.`);
+  const stateDir = options.stateDir ?? ciStateDir(options.projectDir);
+  const cacheRoot = join(stateDir, 'cache');
+  mkdirSync(cacheRoot, { recursive: true });
+  const runDir = mkdtempSync(join(tmpdir(), 'slipway-ci-'));
+  const buildsDir = join(runDir, 'builds');
+  const artifactsDir = join(runDir, 'artifacts');
+
+  const sandbox = options.sandbox === 'off' ? false : options.sandbox === 'on' ? true : await bwrapWorks();
+  if (options.sandbox === 'on' && !(await bwrapWorks())) throw new Error('bubblewrap (/usr/bin/bwrap) does not work here; run with --no-sandbox');
+  const executor = options.executor ?? new ShellExecutor({ sandbox });
+  const tree: SourceTree = await sourceTree(options.projectDir, options.files);
+  const tracked = new Set(tree.files);
+  const lastCommits = gitLastCommits(options.projectDir);
+
+  const pipelineIid = nextPipelineIid(stateDir);
+  const pipelineId = pipelineIid;
+  const createdAt = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+  const predefined: Record<string, string> = {
+    ...predefinedVariables({ ...context, pipelineIid }),
+    CI_PIPELINE_ID: String(pipelineId),
+    CI_PIPELINE_CREATED_AT: createdAt,
+    CI_CONFIG_PATH: options.entry ?? '.gitlab-ci.yml',
+    CI_BUILDS_DIR: buildsDir,
+    CI_RUNNER_DESCRIPTION: 'slipway ci run',
+    CI_RUNNER_TAGS: '[]',
+    CI_RUNNER_EXECUTABLE_ARCH: `${process.platform}/${process.arch === 'x64' ? 'amd64' : process.arch}`,
+    CI_SERVER_NAME: 'Slipway',
+    CI_DISPOSABLE_ENVIRONMENT: 'true',
+  };
+  predefined.CI_PIPELINE_URL = `${predefined.CI_PROJECT_URL}/-/pipelines/${pipelineId}`;
+  const manual = new Set([...(options.manual ?? []), ...selected.jobs.filter((j) => options.only?.some((n) => n === j.name || n === j.baseName)).map((j) => j.name)]);
+  for (const name of options.manual ?? []) {
+    if (!plan.jobs.some((j) => j.name === name || j.baseName === name)) throw new UnknownJobError(`--manual ${JSON.stringify(name)}: no such job in this pipeline.`);
+    for (const j of plan.jobs) if (j.baseName === name) manual.add(j.name);
+  }
+
+  const stored: StoredArtifacts[] = [];
+  const storedByJob = new Map<string, StoredArtifacts>();
+  let jobCounter = 0;
+  const index = new Map(selected.jobs.map((j, i) => [j.name, i + 1]));
+  const staticVars = (job: PlannedJob) => ({ ...predefined, ...jobPredefined(job), ...job.variables, ...context.projectVariables, ...context.variables });
+
+  const runAttempt = async (job: PlannedJob, attemptContext: { attempt: number; signal: AbortSignal; record: JobRecord }): Promise<JobResult> => {
+    const out = (text: string) => options.onOutput?.(job, text);
+    const fail = (result: JobResult): JobResult => {
+      out(`ERROR: Job failed: ${result.message ?? result.failureReason}\n`);
+      return result;
+    };
+    if ((job.config.image !== undefined && job.config.image !== null) || (job.config.services !== undefined && job.config.services !== null && !(Array.isArray(job.config.services) && job.config.services.length === 0))) {
+      if (!options.shellForImages) {
+        const image = typeof job.config.image === 'string' ? job.config.image : JSON.stringify(job.config.image ?? job.config.services);
+        return fail({ status: 'failed', failureReason: 'runner_unsupported', message: `the job uses image ${image}, and no Docker executor is configured; pass --shell to run it on the shell executor` });
+      }
+      out(`WARNING: running on the shell executor although the job uses image/services (--shell)\n`);
+    }
+    const jobId = ++jobCounter + pipelineId * 1000;
+    const workdir = join(buildsDir, `${index.get(job.name)}-${slugify(job.name) || 'job'}`);
+    const sources = artifactSources(job, stored);
+    const dotenv: Record<string, string> = {};
+    for (const s of sources) Object.assign(dotenv, s.dotenv);
+    const timeoutSeconds = parseDuration(job.config.timeout) ?? DEFAULT_TIMEOUT_SECONDS;
+    const variables = jobVariables({
+      job,
+      config: options.config,
+      predefined: {
+        ...predefined,
+        ...jobPredefined(job),
+        CI_JOB_ID: String(jobId),
+        CI_JOB_URL: `${predefined.CI_PROJECT_URL}/-/jobs/${jobId}`,
+        CI_JOB_STARTED_AT: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
+        CI_JOB_TIMEOUT: String(Math.round(timeoutSeconds)),
+        CI_PROJECT_DIR: workdir,
+        ...(attemptContext.record.played ? { CI_JOB_MANUAL: 'true' } : {}),
+      },
+      dotenv,
+      projectVariables: context.projectVariables,
+      pipelineVariables: context.variables,
+      base: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '' },
+    });
+    const strategy = variables.GIT_STRATEGY;
+    try {
+      await checkout(tree, workdir, strategy === 'none' || strategy === 'empty');
+    } catch (e) {
+      return fail({ status: 'failed', failureReason: 'runner_system_failure', message: `could not prepare the job directory: ${(e as Error).message}` });
+    }
+    const caches = await cacheSpecs(job, variables, lastCommits);
+    for (const cache of caches) {
+      const used = restoreCache(cacheRoot, cache, workdir);
+      if (cache.policy !== 'push') out(used ? `Restored cache ${used}\n` : `No cache found for ${cache.key}\n`);
+    }
+    const now = Date.now();
+    for (const s of sources) {
+      if (s.expiresAt !== undefined && s.expiresAt < now) return fail({ status: 'failed', failureReason: 'unmet_prerequisites', message: `the artifacts of ${s.job} have expired` });
+      copyFiles(s.dir, workdir, s.files);
+    }
+    const list = (v: unknown) => (v === undefined || v === null ? [] : [v].flat().map(String));
+    const afterSeconds = parseDuration(variables.RUNNER_AFTER_SCRIPT_TIMEOUT) ?? AFTER_SCRIPT_TIMEOUT_SECONDS;
+    const result = await executor.run({
+      job,
+      attempt: attemptContext.attempt,
+      beforeScript: list(job.config.before_script),
+      script: list(job.config.script),
+      afterScript: list(job.config.after_script),
+      workdir,
+      variables,
+      masked: options.masked ?? [],
+      timeoutMs: timeoutSeconds * 1000,
+      afterScriptTimeoutMs: afterSeconds * 1000,
+      onOutput: out,
+      signal: attemptContext.signal,
+    });
+    if (result.status === 'failed') fail(result);
+
+    const spec = artifactSpec(job, variables);
+    if (spec) {
+      const keep = keepsArtifacts(spec, result);
+      const files = keep ? collectPaths(workdir, spec.paths, spec.exclude, spec.untracked ? tracked : undefined) : [];
+      const reports = result.status !== 'canceled' && spec.dotenv.length ? readDotenv(workdir, spec.dotenv) : { variables: {}, problems: [] };
+      for (const problem of reports.problems) out(`WARNING: dotenv report ${problem}\n`);
+      if (keep && spec.paths.length + Number(spec.untracked) > 0 && files.length === 0) out(`WARNING: ${spec.paths.join(', ')}: no matching files\n`);
+      if (files.length || Object.keys(reports.variables).length) {
+        const dir = join(artifactsDir, String(index.get(job.name)));
+        rmSync(dir, { recursive: true, force: true });
+        copyFiles(workdir, dir, files);
+        const entry: StoredArtifacts = { job: job.name, stageIndex: job.stageIndex, dir, files, dotenv: reports.variables, ...(spec.expireIn !== undefined ? { expireIn: spec.expireIn } : {}) };
+        const expiresAt = expiryOf(spec.expireIn, Date.now());
+        if (expiresAt !== undefined) entry.expiresAt = expiresAt;
+        const previous = storedByJob.get(job.name);
+        if (previous) stored.splice(stored.indexOf(previous), 1, entry);
+        else stored.push(entry);
+        storedByJob.set(job.name, entry);
+        if (files.length) out(`Uploaded ${files.length} artifact file${files.length === 1 ? '' : 's'}${spec.expireIn ? ` (expire in ${spec.expireIn})` : ''}\n`);
+      }
+    }
+    for (const cache of caches) {
+      const saved = saveCache(cacheRoot, cache, workdir, result, tracked);
+      if (saved !== undefined) out(saved ? `Saved cache ${cache.key} (${saved} file${saved === 1 ? '' : 's'})\n` : `WARNING: cache ${cache.key}: no matching files\n`);
+    }
+    if (!options.keep) rmSync(workdir, { recursive: true, force: true });
+    return result;
+  };
+
+  const scheduler = new Scheduler({
+    jobs: selected.jobs,
+    runAttempt,
+    concurrency: options.concurrency,
+    manual,
+    hooks: options.hooks,
+    signal: options.signal,
+    resourceGroup: (job) => {
+      const group = job.config.resource_group;
+      if (typeof group !== 'string' || group === '') return undefined;
+      const vars = staticVars(job);
+      return expandString(group, (n) => vars[n]);
+    },
+  });
+  try {
+    const result = await scheduler.run();
+    return { ...result, runDir, executor: executor.name, artifacts: stored };
+  } finally {
+    if (!options.keep) rmSync(runDir, { recursive: true, force: true });
+  }
+}
+
+function jobPredefined(job: PlannedJob): Record<string, string> {
+  const v: Record<string, string> = {
+    CI_JOB_NAME: job.name,
+    CI_JOB_NAME_SLUG: slugify(job.name),
+    CI_JOB_GROUP_NAME: job.baseName,
+    CI_JOB_STAGE: job.stage,
+    CI_NODE_TOTAL: String(job.nodeTotal),
+  };
+  if (job.nodeIndex !== undefined) v.CI_NODE_INDEX = String(job.nodeIndex);
+  return v;
+}
+
+/** CI_PIPELINE_IID: one more than the last local run of this project. */
+function nextPipelineIid(stateDir: string): number {
+  const file = join(stateDir, 'pipeline-iid');
+  let last = 0;
+  try {
+    last = Number(readFileSync(file, 'utf8')) || 0;
+  } catch {
+    // first run
+  }
+  const next = last + 1;
+  try {
+    writeFileSync(file, String(next));
+  } catch {
+    // read-only state: keep counting from 1
+  }
+  return next;
+}
