@@ -27,7 +27,7 @@ import { BuildpackBuilder } from './build/buildpack-builder.js';
 import { SourceService } from './deploy/sources.js';
 import { BuildService } from './deploy/builds.js';
 import { gitPushHandler } from './git/deploy-on-push.js';
-import { registerGitRoutes, ensureAppRepo, deleteAppRepo } from './git/index.js';
+import { registerGitRoutes, ensureAppRepo, ensureProjectRepo, deleteAppRepo } from './git/index.js';
 import { createRouter, frontDoor } from './router/index.js';
 import { RouteDirectory } from './router/route-directory.js';
 import { createApi } from './api/server.js';
@@ -41,6 +41,8 @@ import { apiResourceSource } from './api/webhook-payloads.js';
 import { handOverSharedSlugs } from './flow/slug-handover.js';
 import { ManifestService } from './apps/manifest.js';
 import { AppSetupService } from './deploy/app-setups.js';
+import { ProjectService } from './projects/projects.js';
+import { CiService } from './projects/ci.js';
 
 export interface RunningSlipway {
   httpPort: number;
@@ -109,6 +111,9 @@ export async function startSlipway(config: SlipwayConfig): Promise<RunningSlipwa
   await promotions.failInterrupted();
   await manifests.failInterrupted();
   await appSetups.failInterrupted();
+  const projects = new ProjectService(db, { created: async (project) => void (await ensureProjectRepo(reposDir, project.name)) });
+  const ci = new CiService({ db, outputs, dataDir: config.dataDir, baseUrl: () => urls.http, sandbox: config.sandbox === 'none' ? 'off' : config.sandbox === 'bwrap' ? 'on' : 'auto' });
+  await ci.failInterrupted();
   await webhooks.resume();
 
   const directory = new RouteDirectory(db, config.appsDomain.toLowerCase(), (appId) => dynos.webBackends(appId), events);
@@ -124,7 +129,7 @@ export async function startSlipway(config: SlipwayConfig): Promise<RunningSlipwa
     if (!router.handleRequest(req, res)) dispatch(req, res);
   });
   const api = createApi(
-    { config, db, urls, accounts, apps, domains, collaborators, releases, builds, sources, formation, dynos, oneOffs, logs, outputs, webhooks, pipelines, promotions, manifests, appSetups, caPem: tlsMaterial.caPem },
+    { config, db, urls, accounts, apps, domains, collaborators, releases, builds, sources, formation, dynos, oneOffs, logs, outputs, webhooks, pipelines, promotions, manifests, appSetups, projects, ci, caPem: tlsMaterial.caPem },
     {
       serverFactory: (handler) => {
         dispatch = handler;
@@ -140,6 +145,21 @@ export async function startSlipway(config: SlipwayConfig): Promise<RunningSlipwa
             await apps.resolve(actor, appName);
           },
           onPush: gitPushHandler({ apps, accounts, builds, releases, outputs, dynos, urls }),
+          projects: {
+            authorize: async (account, name) => {
+              const project = await projects.find(name);
+              if (!project) return false;
+              const actor = await accounts.getById(account.id);
+              if (!actor) throw new Error('account vanished');
+              await projects.resolve(actor, name);
+              return true;
+            },
+            onPush: async (push) => {
+              const project = await projects.find(push.projectName);
+              if (!project) return push.out(`The project ${push.projectName} no longer exists: no pipeline.`);
+              await ci.onPush({ project, repoDir: push.repoDir, userId: push.account.id, userEmail: push.account.email, updates: push.updates, out: push.out });
+            },
+          },
           internalUrl: () => urls.internal,
         }),
     },

@@ -18,6 +18,8 @@ import type { PipelineService } from '../flow/pipelines.js';
 import type { PromotionService } from '../flow/promotions.js';
 import type { ManifestService } from '../apps/manifest.js';
 import type { AppSetupService } from '../deploy/app-setups.js';
+import type { ProjectService } from '../projects/projects.js';
+import type { CiService } from '../projects/ci.js';
 import type { PublicUrls } from '../core/urls.js';
 import type { SlipwayConfig } from '../config.js';
 import { unauthorized } from '../core/errors.js';
@@ -44,6 +46,9 @@ export interface ApiDeps {
   promotions: PromotionService;
   manifests: ManifestService;
   appSetups: AppSetupService;
+  /** CI projects and their pipelines (server-mode CI). */
+  projects: ProjectService;
+  ci: CiService;
   /** PEM of the CA that signs Slipway's HTTPS certificate. */
   caPem: string;
 }

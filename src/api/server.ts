@@ -18,6 +18,7 @@ import { addonRoutes } from './routes/addons.js';
 import { webhookRoutes } from './routes/webhooks.js';
 import { pipelineRoutes } from './routes/pipelines.js';
 import { appSetupRoutes } from './routes/app-setups.js';
+import { projectRoutes } from './routes/projects.js';
 
 export interface ApiOptions {
   serverFactory: FastifyServerFactory;
@@ -107,6 +108,7 @@ export function createApi(deps: ApiDeps, options: ApiOptions): FastifyInstance {
   webhookRoutes(app, deps);
   pipelineRoutes(app, deps);
   appSetupRoutes(app, deps);
+  projectRoutes(app, deps);
   options.register?.(app);
   return app;
 }

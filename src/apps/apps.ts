@@ -38,6 +38,9 @@ export class AppService {
     const name = input.name == null || input.name === '' ? await this.freeGeneratedName() : validateAppName(input.name);
     const taken = await this.db.selectFrom('apps').select('id').where('name', '=', name).executeTakeFirst();
     if (taken) throw invalidParams(`Name ${name} is already taken; choose another name.`);
+    // CI projects share the /<name>.git URL space with apps.
+    const project = await this.db.selectFrom('projects').select('id').where('name', '=', name).executeTakeFirst();
+    if (project) throw invalidParams(`Name ${name} is already taken by a CI project (they share the git URL /${name}.git); choose another name.`);
     if (input.stack && input.stack !== DEFAULT_STACK) {
       throw invalidParams(`Stack ${JSON.stringify(input.stack)} is not available; Slipway builds on ${DEFAULT_STACK}.`);
     }

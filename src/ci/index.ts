@@ -3,17 +3,24 @@
 //   planPipeline   configuration + pipeline context → the jobs GitLab would create
 // Nothing here opens sockets or starts processes; files and remote includes come in through
 // the ProjectFiles and RemoteFetcher interfaces.
-import { IncludeLoader } from './load/includes.js';
-import { normalizeConfig } from './load/normalize.js';
-import { resolveReferences } from './load/reference.js';
-import { SourceMap } from './load/source-map.js';
 import { planJobs, type Plan } from './plan/plan.js';
-import { resolveJobs, type JobDefinition } from './resolve/jobs.js';
+import type { JobDefinition } from './resolve/jobs.js';
 import { firstMatchingRule } from './rules/evaluate.js';
 import type { CiError, Hash, PipelineContext, ProjectFiles, RemoteFetcher } from './types.js';
-import { validateSchema } from './validate/schema.js';
-import { checkJobs } from './validate/semantic.js';
 import { includeVariables } from './variables/predefined.js';
+
+// The loading half (includes, YAML, normalisation, schema, extends, semantic checks) is
+// imported when a pipeline is loaded: `ci run` with a remembered pipeline only plans.
+const loadingModules = () =>
+  Promise.all([
+    import('./load/includes.js'),
+    import('./load/normalize.js'),
+    import('./load/reference.js'),
+    import('./load/source-map.js'),
+    import('./resolve/jobs.js'),
+    import('./validate/schema.js'),
+    import('./validate/semantic.js'),
+  ]);
 
 export * from './types.js';
 export type { Plan, PlannedJob, PlannedNeed, When } from './plan/plan.js';
@@ -48,6 +55,7 @@ export const DEFAULT_ENTRY = '.gitlab-ci.yml';
 
 export async function loadPipeline(options: LoadOptions): Promise<LoadedPipeline> {
   const entry = options.entry ?? DEFAULT_ENTRY;
+  const [{ IncludeLoader }, { normalizeConfig }, { resolveReferences }, { SourceMap }, { resolveJobs }, { validateSchema }, { checkJobs }] = await loadingModules();
   const sources = new SourceMap();
   const ctx = options.context;
   const includeVars = ctx ? includeVariables(ctx) : {};

@@ -129,7 +129,7 @@ export function commandHelp(spec: CommandSpec): string {
   return lines.join('\n');
 }
 
-export function overviewHelp(specs: CommandSpec[], version: string): string {
+export function overviewHelp(specs: ReadonlyArray<Pick<CommandSpec, 'name' | 'summary'>>, version: string): string {
   const width = Math.max(...specs.map((s) => s.name.length));
   return [
     `slipway ${version}: the command-line client for Slipway, a self-hosted Heroku-style platform.`,

@@ -7,16 +7,7 @@ import { commandHelp, overviewHelp, parseCommandArgs, type CommandSpec } from '.
 import { ApiError } from './client.js';
 import { currentUrl, loadCredentials } from './credentials.js';
 import { CliError, err, out } from './output.js';
-import { appsCommands } from './commands/apps.js';
-import { authCommands } from './commands/auth.js';
-import { ciCommands } from './commands/ci.js';
-import { configCommands } from './commands/config.js';
-import { deployCommands } from './commands/deploy.js';
-import { gitCommands } from './commands/git.js';
-import { logsCommands } from './commands/logs.js';
-import { psCommands } from './commands/ps.js';
-import { releasesCommands } from './commands/releases.js';
-import { runCommands } from './commands/run.js';
+import { COMMAND_ENTRIES, loadCommand, type CommandEntry } from './registry.js';
 
 export function version(): string {
   try {
@@ -35,7 +26,7 @@ const helpCommand: CommandSpec = {
   examples: ['slipway help', 'slipway help config:set'],
   async run({ args }) {
     if (!args[0]) return out(overviewHelp(COMMANDS, version()));
-    const spec = find(args[0]);
+    const spec = await find(args[0]);
     if (!spec) throw unknownCommand(args[0]);
     out(commandHelp(spec));
   },
@@ -50,23 +41,15 @@ const versionCommand: CommandSpec = {
   },
 };
 
-export const COMMANDS: CommandSpec[] = [
-  ...authCommands,
-  ...appsCommands,
-  ...gitCommands,
-  ...configCommands,
-  ...psCommands,
-  ...releasesCommands,
-  ...logsCommands,
-  ...runCommands,
-  ...deployCommands,
-  ...ciCommands,
-  helpCommand,
-  versionCommand,
-];
+/** Every command, by name and summary; a command's module is imported when it is used. */
+const BUILTIN: CommandSpec[] = [helpCommand, versionCommand];
+export const COMMANDS: ReadonlyArray<Pick<CommandEntry, 'name' | 'aliases' | 'summary'>> = [...COMMAND_ENTRIES, ...BUILTIN];
 
-function find(name: string): CommandSpec | undefined {
-  return COMMANDS.find((c) => c.name === name || c.aliases?.includes(name));
+async function find(name: string): Promise<CommandSpec | undefined> {
+  const builtin = BUILTIN.find((c) => c.name === name);
+  if (builtin) return builtin;
+  const entry = COMMAND_ENTRIES.find((c) => c.name === name || c.aliases?.includes(name));
+  return entry && loadCommand(entry);
 }
 
 function unknownCommand(name: string): CliError {
@@ -102,7 +85,7 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (first === '--version' || first === '-v') return (await versionCommand.run({ flags: {}, args: [], spec: versionCommand })) ?? 0;
-  const spec = find(first);
+  const spec = await find(first);
   if (!spec) throw unknownCommand(first);
   const { flags, args } = parseCommandArgs(spec, rest);
   if (flags.help) {

@@ -29,7 +29,7 @@ export function registerHookEndpoint(scope: FastifyInstance, options: GitRoutesO
     // Checked before the body is parsed, so a bad token never gets past a 404 (not even a 415).
     onRequest: async (request, reply) => {
       const session = sessions.claim(request.headers[TOKEN_HEADER]);
-      if (!session) return notFound(reply);
+      if (!session || session.kind !== 'app') return notFound(reply);
       claimed.set(request, session);
     },
     handler: async (request, reply) => {

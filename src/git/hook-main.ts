@@ -7,7 +7,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import http from 'node:http';
 import https from 'node:https';
-import { ARCHIVE_TYPE, DEPLOY_REFS, TOKEN_HEADER, type HookMessage } from './hook-protocol.js';
+import { ARCHIVE_TYPE, DEPLOY_REFS, POST_RECEIVE_ROUTE, REF_UPDATES_TYPE, TOKEN_HEADER, type HookMessage } from './hook-protocol.js';
 
 interface RefUpdate {
   oldSha: string;
@@ -126,12 +126,50 @@ function deploy(update: RefUpdate, hookUrl: string, token: string): Promise<bool
   });
 }
 
+/** A CI project's post-receive: hands the updated refs to Slipway and shows what it says (pipeline URLs). */
+function startPipelines(text: string, hookUrl: string, token: string): Promise<void> {
+  const target = new URL(POST_RECEIVE_ROUTE, hookUrl);
+  const client = target.protocol === 'https:' ? https : http;
+  return new Promise((resolve) => {
+    const request = client.request(target, { method: 'POST', headers: { 'content-type': REF_UPDATES_TYPE, [TOKEN_HEADER]: token } }, (response) => {
+      response.setEncoding('utf8');
+      let buffer = '';
+      const handle = (line: string) => {
+        if (!line) return;
+        try {
+          const message = JSON.parse(line) as HookMessage;
+          if ('out' in message) say(message.out);
+          else if (message.message) say(message.message);
+        } catch {
+          say(line);
+        }
+      };
+      response.on('data', (chunk: string) => {
+        buffer += chunk;
+        for (let end = buffer.indexOf('\n'); end >= 0; end = buffer.indexOf('\n')) {
+          handle(buffer.slice(0, end));
+          buffer = buffer.slice(end + 1);
+        }
+      });
+      response.on('end', () => (handle(buffer), resolve()));
+      response.on('error', () => resolve());
+    });
+    request.on('error', (err) => (say(`Could not reach Slipway to start pipelines (${err.message}).`), resolve()));
+    request.end(text);
+  });
+}
+
 async function main(): Promise<number> {
   // If receive-pack is gone (the pusher hung up), writing to stderr fails: just stop.
   process.stderr.on('error', () => process.exit(1));
   const hookUrl = process.env.SLIPWAY_HOOK_URL;
   const token = process.env.SLIPWAY_PUSH_TOKEN;
-  const updates = parseUpdates(await readStdin());
+  const input = await readStdin();
+  if (process.argv[2] === 'post-receive') {
+    if (hookUrl && token) await startPipelines(input, hookUrl, token);
+    return 0;
+  }
+  const updates = parseUpdates(input);
   if (!hookUrl || !token) {
     say("This push did not come through Slipway's git endpoint, so it cannot be deployed.");
     return 1;

@@ -1,3 +1,3 @@
-export type { GitAccount, GitPush, GitRoutesOptions, PushResult } from './types.js';
+export type { GitAccount, GitPush, GitRoutesOptions, ProjectPush, PushResult } from './types.js';
 export { registerGitRoutes } from './routes.js';
-export { deleteAppRepo, ensureAppRepo, renameAppRepo } from './repos.js';
+export { deleteAppRepo, ensureAppRepo, ensureProjectRepo, renameAppRepo } from './repos.js';

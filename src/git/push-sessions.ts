@@ -11,6 +11,9 @@ export interface PushSession {
   token: string;
   account: GitAccount;
   appName: string;
+  /** An app's repository (deploys from pre-receive) or a CI project's (pipelines from post-receive). */
+  kind: 'app' | 'project';
+  repoDir: string;
   /** Aborted when the pusher disconnects or the hook's connection drops. */
   controller: AbortController;
   claimed: boolean;
@@ -19,11 +22,13 @@ export interface PushSession {
 export class PushSessions {
   private readonly sessions = new Map<string, PushSession>();
 
-  open(account: GitAccount, appName: string): PushSession {
+  open(account: GitAccount, appName: string, kind: 'app' | 'project' = 'app', repoDir = ''): PushSession {
     const session: PushSession = {
       token: randomBytes(32).toString('base64url'),
       account,
       appName,
+      kind,
+      repoDir,
       controller: new AbortController(),
       claimed: false,
     };

@@ -48,9 +48,41 @@ export function cleanGitEnv(): NodeJS.ProcessEnv {
 
 const exists = (path: string) => access(path).then(() => true, () => false);
 
+// CI projects' repositories get a post-receive hook instead: pipelines never gate a push.
+const PROJECT_HOOK = `#!/bin/sh
+# Installed by Slipway: runs CI pipelines for pushed branches and tags. Do not edit; it is rewritten.
+if [ -z "$SLIPWAY_HOOK_SCRIPT" ] || [ -z "$SLIPWAY_NODE" ]; then
+  echo "This push did not come through Slipway's git endpoint: no pipeline runs for it." >&2
+  exit 0
+fi
+exec "$SLIPWAY_NODE" "$SLIPWAY_HOOK_SCRIPT" post-receive
+`;
+
+/** Path of a CI project's bare repository: <reposDir>/projects/<name>.git (names are app-style). */
+export function projectRepoPath(reposDir: string, name: string): string {
+  return join(reposDir, 'projects', `${validateAppName(name)}.git`);
+}
+
+/** Creates a CI project's bare repository if needed and (re)installs its post-receive hook. */
+export async function ensureProjectRepo(reposDir: string, name: string): Promise<string> {
+  const dir = projectRepoPath(reposDir, name);
+  await initBareRepo(join(reposDir, 'projects'), name, dir);
+  await mkdir(join(dir, 'hooks'), { recursive: true });
+  await mkdir(join(dir, 'info'), { recursive: true });
+  await writeIfChanged(join(dir, 'hooks', 'post-receive'), PROJECT_HOOK, 0o755);
+  await writeIfChanged(join(dir, 'info', 'attributes'), ATTRIBUTES, 0o644);
+  return dir;
+}
+
 /** Creates the app's bare repository (HEAD → refs/heads/main) if needed and (re)installs the hook. */
 export async function ensureAppRepo(reposDir: string, appName: string): Promise<string> {
   const dir = appRepoPath(reposDir, appName);
+  await initBareRepo(reposDir, appName, dir);
+  await installHook(dir);
+  return dir;
+}
+
+async function initBareRepo(reposDir: string, appName: string, dir: string): Promise<void> {
   if (!(await exists(join(dir, 'HEAD')))) {
     await mkdir(reposDir, { recursive: true });
     // Initialise beside the target and rename into place, so a concurrent caller (or a
@@ -68,8 +100,6 @@ export async function ensureAppRepo(reposDir: string, appName: string): Promise<
       throw new Error(`${dir} exists but is not a git repository; move it away and try again.`);
     }
   }
-  await installHook(dir);
-  return dir;
 }
 
 async function writeIfChanged(path: string, content: string, mode: number): Promise<void> {

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { registerHookEndpoint } from './hook-endpoint.js';
+import { registerPostReceive } from './post-receive.js';
 import { PushSessions } from './push-sessions.js';
 import { registerSmartHttp } from './smart-http.js';
 import type { GitRoutesOptions } from './types.js';
@@ -14,5 +15,6 @@ export function registerGitRoutes(app: FastifyInstance, options: GitRoutesOption
   app.register(async (scope) => {
     registerSmartHttp(scope, options, sessions);
     registerHookEndpoint(scope, options, sessions);
+    registerPostReceive(scope, options, sessions);
   });
 }

@@ -10,7 +10,7 @@ import { createGunzip } from 'node:zlib';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { isPlatformError } from '../core/errors.js';
 import { validateAppName } from '../core/names.js';
-import { cleanGitEnv, ensureAppRepo, settleHead } from './repos.js';
+import { cleanGitEnv, ensureAppRepo, ensureProjectRepo, settleHead } from './repos.js';
 import { HOOK_ROUTE } from './hook-protocol.js';
 import type { PushSession, PushSessions } from './push-sessions.js';
 import type { GitAccount, GitRoutesOptions } from './types.js';
@@ -31,6 +31,7 @@ interface Access {
   account: GitAccount;
   appName: string;
   dir: string;
+  kind: 'app' | 'project';
 }
 
 interface RepoParams {
@@ -76,14 +77,17 @@ async function checkAccess(
   }
   const raw = (request.params as RepoParams).repo;
   const appName = raw.endsWith('.git') ? raw.slice(0, -4) : raw;
+  let kind: Access['kind'] = 'app';
   try {
     validateAppName(appName);
-    await options.authorize(account, appName);
+    // Apps and CI projects share the /<name>.git URL space (a name is never both).
+    if (options.projects && (await options.projects.authorize(account, appName))) kind = 'project';
+    else await options.authorize(account, appName);
   } catch (err) {
     if (isPlatformError(err) && (err.status === 404 || err.status === 422)) {
       sendText(reply, 404, `Couldn't find that app. Create it first with: slipway apps:create ${appName}`);
     } else if (isPlatformError(err) && err.status === 403) {
-      sendText(reply, 403, `You do not have access to the app ${appName}.`);
+      sendText(reply, 403, err.message.includes('project') ? err.message : `You do not have access to the app ${appName}.`);
     } else if (isPlatformError(err)) {
       sendText(reply, err.status, err.message);
     } else {
@@ -93,8 +97,8 @@ async function checkAccess(
     return undefined;
   }
   // Apps made before git was wired in (or whose repo was removed) get one on first use.
-  const dir = await ensureAppRepo(options.reposDir, appName);
-  return { account, appName, dir };
+  const dir = kind === 'project' ? await ensureProjectRepo(options.reposDir, appName) : await ensureAppRepo(options.reposDir, appName);
+  return { account, appName, dir, kind };
 }
 
 function gitEnv(request: FastifyRequest, service: Service): NodeJS.ProcessEnv {
@@ -167,7 +171,7 @@ function serviceRpc(
   const env = gitEnv(request, service);
   let session: PushSession | undefined;
   if (service === 'git-receive-pack') {
-    session = sessions.open(access.account, access.appName);
+    session = sessions.open(access.account, access.appName, access.kind, access.dir);
     Object.assign(env, {
       SLIPWAY_HOOK_URL: `${options.internalUrl().replace(/\/+$/, '')}${HOOK_ROUTE}`,
       SLIPWAY_PUSH_TOKEN: session.token,

@@ -25,6 +25,17 @@ export interface PushResult {
   message?: string;
 }
 
+/** A push to a CI project's repository, after the refs were updated (post-receive). */
+export interface ProjectPush {
+  projectName: string;
+  account: GitAccount;
+  /** The project's bare repository; the pushed objects are in it. */
+  repoDir: string;
+  updates: Array<{ ref: string; oldSha: string; newSha: string }>;
+  /** Each line reaches the pusher as `remote: <line>` right away. */
+  out(line: string): void;
+}
+
 export interface GitRoutesOptions {
   /** Bare repositories live at <reposDir>/<app>.git. */
   reposDir: string;
@@ -33,6 +44,12 @@ export interface GitRoutesOptions {
   /** Throws a PlatformError: 404 when the app does not exist, 403 when the account may not use it. */
   authorize(account: GitAccount, appName: string): Promise<void>;
   onPush(push: GitPush): Promise<PushResult>;
+  /** CI projects: repositories at <reposDir>/projects/<name>.git whose pushes run pipelines. */
+  projects?: {
+    /** false when no project has this name; throws a PlatformError (403) when the account may not use it. */
+    authorize(account: GitAccount, name: string): Promise<boolean>;
+    onPush(push: ProjectPush): Promise<void>;
+  };
   /** Base URL of this server as seen from its own machine; the pre-receive hook calls back here. */
   internalUrl(): string;
 }

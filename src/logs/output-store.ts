@@ -61,6 +61,17 @@ export class OutputStore {
     return this.live.has(key);
   }
 
+  /** Everything written so far, without waiting for more. */
+  snapshot(key: string): Readable {
+    const entry = this.live.get(key);
+    if (entry) {
+      const out = new PassThrough();
+      out.end(entry.chunks.join(''));
+      return out;
+    }
+    return this.read(key);
+  }
+
   /** Everything written so far, then (while still being written) the rest as it comes. */
   read(key: string): Readable {
     const entry = this.live.get(key);

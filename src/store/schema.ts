@@ -264,6 +264,69 @@ export interface AppSetupRow {
   updated_at: string;
 }
 
+/** A CI project: a git repository at /<name>.git whose pushes run `.gitlab-ci.yml` pipelines. */
+export interface ProjectRow {
+  id: string;
+  /** Unique among projects and apps (they share the git URL space). */
+  name: string;
+  owner_id: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface CiPipelineRow {
+  id: string;
+  project_id: string;
+  /** Per-project number (GitLab's pipeline iid), shown as `#N`. */
+  number: number;
+  /** Branch or tag name. */
+  ref: string;
+  /** 1 when ref is a tag. */
+  tag: number;
+  sha: string;
+  before_sha: string | null;
+  /** CI_PIPELINE_SOURCE: push. */
+  source: string;
+  /** created, running, success, failed, canceled or blocked. */
+  status: string;
+  /** config_error (invalid .gitlab-ci.yml) or runner_system_failure (Slipway stopped). */
+  failure_reason: string | null;
+  /** JSON array of `file:line: message` configuration errors. */
+  errors: string;
+  user_id: string | null;
+  created_at: string;
+  updated_at: string;
+  started_at: string | null;
+  finished_at: string | null;
+}
+
+export interface CiJobRow {
+  id: string;
+  project_id: string;
+  pipeline_id: string;
+  /** Per-project number (CI_JOB_ID). */
+  number: number;
+  /** Plan order within the pipeline. */
+  position: number;
+  name: string;
+  stage: string;
+  stage_index: number;
+  run_when: string;
+  allow_failure: number;
+  /** GitLab's job statuses (created, pending, running, success, failed, canceled, skipped, manual…). */
+  status: string;
+  failure_reason: string | null;
+  failure_message: string | null;
+  exit_code: number | null;
+  attempts: number;
+  /** OutputStore key of the job's log. */
+  log_key: string;
+  created_at: string;
+  updated_at: string;
+  started_at: string | null;
+  finished_at: string | null;
+}
+
 export interface Database {
   accounts: AccountRow;
   api_keys: ApiKeyRow;
@@ -286,4 +349,7 @@ export interface Database {
   app_webhook_deliveries: AppWebhookDeliveryRow;
   app_manifests: AppManifestRow;
   app_setups: AppSetupRow;
+  projects: ProjectRow;
+  ci_pipelines: CiPipelineRow;
+  ci_jobs: CiJobRow;
 }

@@ -8,12 +8,12 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startSlipway, waitFor, ROOT, EXAMPLES, type Slipway, type ApiResponse } from '../helpers/slipway.js';
-import { exec } from '../helpers/exec.js';
-import { deployExample } from '../helpers/flow.js';
+import { exec, git } from '../helpers/exec.js';
+import { deployExample, gitUrl } from '../helpers/flow.js';
 import { validateDefinition, validateResponse } from '../helpers/heroku-schema.js';
 
 const APP = 'schema-shop';
@@ -544,6 +544,49 @@ test('app setups: create from a tarball with app.json, info, failures', async ()
   assert.match(invalid.body.message, /^app\.json: env\.A must be a string/);
   await callError('POST', '/app-setups', 422, 'invalid_params', { body: { app: { name: 'schema-bad' } } });
   await callError('GET', '/app-setups/00000000-0000-4000-8000-000000000000', 404, 'not_found');
+});
+
+test('CI projects, pipelines, jobs and job logs (Slipway extension)', async () => {
+  // Not in the Heroku schema (like POST /accounts): shapes checked here, errors by callError.
+  const created = await s.api('POST', '/projects', { name: 'schema-ci' });
+  record('POST', '/projects');
+  assert.equal(created.status, 201, created.text);
+  assert.equal(created.body.name, 'schema-ci');
+  assert.match(created.body.git_url, /\/schema-ci\.git$/);
+  await callError('POST', '/projects', 422, 'invalid_params', { body: { name: APP } });
+  await callError('POST', '/projects', 422, 'invalid_params', { body: { name: 'Not A Name' } });
+  const list = await s.api('GET', '/projects');
+  record('GET', '/projects');
+  assert.ok(list.body.some((p: { name: string }) => p.name === 'schema-ci'));
+  const one = await s.api('GET', '/projects/schema-ci');
+  record('GET', '/projects/schema-ci');
+  assert.equal(one.body.id, created.body.id);
+  await callError('GET', '/projects/schema-nothing', 404, 'not_found');
+
+  const repo = mkdtempSync(join(tmpdir(), 'slipway-schema-ci-'));
+  await git(repo, 'init', '-q', '-b', 'main');
+  writeFileSync(join(repo, '.gitlab-ci.yml'), 'hello:\n  script: echo hello from ci\n');
+  await git(repo, 'add', '-A');
+  await git(repo, 'commit', '-q', '-m', 'ci');
+  const push = await git(repo, 'push', gitUrl(s, 'schema-ci'), 'main');
+  assert.match(push.stderr, /Pipeline #1: /);
+  const pipeline = await waitFor('the pipeline to finish', async () => {
+    const res = await s.api('GET', '/projects/schema-ci/pipelines/1');
+    return res.body?.status === 'success' ? res.body : undefined;
+  }, 60_000, 200);
+  record('GET', '/projects/schema-ci/pipelines/1');
+  assert.deepEqual(pipeline.jobs.map((j: { name: string; status: string }) => [j.name, j.status]), [['hello', 'success']]);
+  const pipelines = await s.api('GET', '/projects/schema-ci/pipelines');
+  record('GET', '/projects/schema-ci/pipelines');
+  assert.equal(pipelines.body[0].id, 1);
+  const job = await s.api('GET', `/projects/schema-ci/jobs/${pipeline.jobs[0].id}`);
+  record('GET', `/projects/schema-ci/jobs/${pipeline.jobs[0].id}`);
+  assert.equal(job.body.status, 'success');
+  const log = await raw('GET', `/projects/schema-ci/jobs/${pipeline.jobs[0].id}/log`, { headers: { Authorization: `Bearer ${s.apiKey}` } });
+  assert.match(log.headers.get('content-type') ?? '', /text\/plain/);
+  assert.match(await log.text(), /hello from ci/);
+  await callError('GET', '/projects/schema-ci/pipelines/99', 404, 'not_found');
+  await callError('GET', '/projects/schema-ci/jobs/x', 404, 'not_found');
 });
 
 test('every route the server registers was exercised by this file', () => {

@@ -34,7 +34,7 @@ function importGraph(): Map<string, string[]> {
 const top = (file: string) => (file.includes('/') ? file.split('/')[0] : file.replace(/\.ts$/, ''));
 
 const INTERFACES = ['api', 'git', 'cli', 'server', 'main'];
-const SERVICES = ['auth', 'apps', 'deploy', 'build', 'release', 'runtime', 'router', 'logs', 'tls', 'flow', 'webhooks'];
+const SERVICES = ['auth', 'apps', 'deploy', 'build', 'release', 'runtime', 'router', 'logs', 'tls', 'flow', 'webhooks', 'projects'];
 
 test('there are no import cycles', () => {
   const graph = importGraph();

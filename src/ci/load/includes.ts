@@ -5,7 +5,7 @@ import { globMatch, hasGlobMagic } from '../glob.js';
 import { isHash, type CiError, type Hash, type ProjectFiles, type RemoteFetcher, type SourceLocation } from '../types.js';
 import { deepMerge } from './merge.js';
 import type { SourceMap } from './source-map.js';
-import { parseYaml } from './yaml.js';
+import { loadYamlLib, parseYaml } from './yaml.js';
 
 export const MAX_INCLUDES = 150;
 
@@ -49,6 +49,7 @@ export class IncludeLoader {
     const text = await this.read(ref, includedAt);
     if (text === undefined) return undefined;
     this.loadedFiles.push(ref.name);
+    await loadYamlLib();
     const parsed = parseYaml(text, ref.name, this.sources);
     if (parsed.errors.length) {
       this.errors.push(...parsed.errors);

@@ -1,9 +1,20 @@
 // Parses one YAML file the way GitLab's Psych (YAML 1.1) does, into plain data: anchors and
 // aliases, `<<` merge keys with Psych's in-place override order, duplicate keys (last wins),
 // and `!reference [job, key…]` tags kept as ReferenceTag values for later resolution.
-import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import type { Document, Node } from 'yaml';
 import type { CiError, SourceLocation } from '../types.js';
 import type { SourceMap } from './source-map.js';
+
+type YamlLib = typeof import('yaml');
+let yamlLib: YamlLib | undefined;
+
+/**
+ * Loads the yaml package (~40 ms of start-up, so only when a file is really parsed: a cached
+ * pipeline needs none). Call before parseYaml.
+ */
+export async function loadYamlLib(): Promise<void> {
+  yamlLib ??= await import('yaml');
+}
 
 /** An unresolved `!reference [.job, key, …]`. */
 export class ReferenceTag {
@@ -29,6 +40,8 @@ export function setOwn(target: Record<string, unknown>, key: string, value: unkn
 }
 
 export function parseYaml(text: string, file: string, sources: SourceMap): ParsedYaml {
+  if (!yamlLib) throw new Error('parseYaml: call loadYamlLib() first');
+  const { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument } = yamlLib;
   const lines = new LineCounter();
   const doc = parseDocument(text, { version: '1.1', uniqueKeys: false, customTags: [referenceTag], lineCounter: lines, prettyErrors: false });
   const errors: CiError[] = doc.errors.map((e) => ({

@@ -4,10 +4,10 @@
 // scheduler decides the order. A server-mode driver will reuse scheduler, executor and the
 // helpers here with its own storage.
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadPipeline, type LoadedPipeline, type LoadOptions } from '../index.js';
 import type { Plan, PlannedJob } from '../plan/plan.js';
 import { type Hash, type PipelineContext } from '../types.js';
 import { predefinedVariables, slugify } from '../variables/predefined.js';
@@ -21,6 +21,8 @@ import { bwrapWorks, ShellExecutor } from './shell-executor.js';
 import { jobVariables } from './variables.js';
 import { checkout, sourceTree, type SourceTree } from './workspace.js';
 
+export { loadPipelineCached } from './config-cache.js';
+
 export const DEFAULT_TIMEOUT_SECONDS = 3600;
 export const AFTER_SCRIPT_TIMEOUT_SECONDS = 300;
 
@@ -29,29 +31,6 @@ export function ciStateDir(projectDir: string): string {
   const base = process.env.XDG_CACHE_HOME || join(process.env.HOME || tmpdir(), '.cache');
   const id = createHash('sha256').update(projectDir).digest('hex').slice(0, 16);
   return join(base, 'slipway', 'ci', id);
-}
-
-/**
- * loadPipeline, with the JSON-schema check remembered: a merged configuration that passed
- * once is not validated again (the check costs ~0.6 s of start-up). Semantic checks always run.
- */
-export async function loadPipelineCached(options: LoadOptions & { stateDir: string }): Promise<LoadedPipeline> {
-  const quick = await loadPipeline({ ...options, skipSchema: true });
-  if (quick.errors.length || !quick.config) return quick;
-  const digest = createHash('sha256').update(JSON.stringify(quick.config)).digest('hex');
-  const marker = join(options.stateDir, '..', 'valid', digest);
-  try {
-    readFileSync(marker);
-    return quick;
-  } catch {
-    // not validated yet
-  }
-  const full = await loadPipeline(options);
-  if (full.errors.length === 0) {
-    mkdirSync(join(marker, '..'), { recursive: true });
-    writeFileSync(marker, '');
-  }
-  return full;
 }
 
 /** The named jobs (by full or base name), everything they need and depend on, in plan order. */
@@ -108,6 +87,10 @@ export interface LocalRunOptions {
   /** Job output, masked, in lines. */
   onOutput?(job: PlannedJob, text: string): void;
   signal?: AbortSignal;
+  /** Server mode: the ids and URLs the server gave the pipeline and its jobs (default: a local counter). */
+  ids?: { pipelineId: number; pipelineIid: number; pipelineUrl: string; job(job: PlannedJob): { id: number; url: string } };
+  /** CI_RUNNER_DESCRIPTION (default `slipway ci run`). */
+  runnerDescription?: string;
 }
 
 export interface LocalRunResult extends PipelineResult {
@@ -136,8 +119,8 @@ export async function runLocalPipeline(options: LocalRunOptions): Promise<LocalR
   const tracked = new Set(tree.files);
   const lastCommits = gitLastCommits(options.projectDir);
 
-  const pipelineIid = nextPipelineIid(stateDir);
-  const pipelineId = pipelineIid;
+  const pipelineIid = options.ids?.pipelineIid ?? nextPipelineIid(stateDir);
+  const pipelineId = options.ids?.pipelineId ?? pipelineIid;
   const createdAt = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
   const predefined: Record<string, string> = {
     ...predefinedVariables({ ...context, pipelineIid }),
@@ -145,13 +128,13 @@ export async function runLocalPipeline(options: LocalRunOptions): Promise<LocalR
     CI_PIPELINE_CREATED_AT: createdAt,
     CI_CONFIG_PATH: options.entry ?? '.gitlab-ci.yml',
     CI_BUILDS_DIR: buildsDir,
-    CI_RUNNER_DESCRIPTION: 'slipway ci run',
+    CI_RUNNER_DESCRIPTION: options.runnerDescription ?? 'slipway ci run',
     CI_RUNNER_TAGS: '[]',
     CI_RUNNER_EXECUTABLE_ARCH: `${process.platform}/${process.arch === 'x64' ? 'amd64' : process.arch}`,
     CI_SERVER_NAME: 'Slipway',
     CI_DISPOSABLE_ENVIRONMENT: 'true',
   };
-  predefined.CI_PIPELINE_URL = `${predefined.CI_PROJECT_URL}/-/pipelines/${pipelineId}`;
+  predefined.CI_PIPELINE_URL = options.ids?.pipelineUrl ?? `${predefined.CI_PROJECT_URL}/-/pipelines/${pipelineId}`;
   const manual = new Set([...(options.manual ?? []), ...selected.jobs.filter((j) => options.only?.some((n) => n === j.name || n === j.baseName)).map((j) => j.name)]);
   for (const name of options.manual ?? []) {
     if (!plan.jobs.some((j) => j.name === name || j.baseName === name)) throw new UnknownJobError(`--manual ${JSON.stringify(name)}: no such job in this pipeline.`);
@@ -163,6 +146,20 @@ export async function runLocalPipeline(options: LocalRunOptions): Promise<LocalR
   let jobCounter = 0;
   const index = new Map(selected.jobs.map((j, i) => [j.name, i + 1]));
   const staticVars = (job: PlannedJob) => ({ ...predefined, ...jobPredefined(job), ...job.variables, ...context.projectVariables, ...context.variables });
+
+  // A finished job's directory is renamed away at once (a retry reuses the path) and removed
+  // in the background while the next jobs run.
+  const removals: Promise<void>[] = [];
+  let discarded = 0;
+  const discard = (dir: string) => {
+    const trash = join(runDir, `trash-${++discarded}`);
+    try {
+      renameSync(dir, trash);
+    } catch {
+      return rmSync(dir, { recursive: true, force: true });
+    }
+    removals.push(rm(trash, { recursive: true, force: true }).catch(() => undefined));
+  };
 
   const runAttempt = async (job: PlannedJob, attemptContext: { attempt: number; signal: AbortSignal; record: JobRecord }): Promise<JobResult> => {
     const out = (text: string) => options.onOutput?.(job, text);
@@ -177,7 +174,8 @@ export async function runLocalPipeline(options: LocalRunOptions): Promise<LocalR
       }
       out(`WARNING: running on the shell executor although the job uses image/services (--shell)\n`);
     }
-    const jobId = ++jobCounter + pipelineId * 1000;
+    const assigned = options.ids?.job(job);
+    const jobId = assigned?.id ?? ++jobCounter + pipelineId * 1000;
     const workdir = join(buildsDir, `${index.get(job.name)}-${slugify(job.name) || 'job'}`);
     const sources = artifactSources(job, stored);
     const dotenv: Record<string, string> = {};
@@ -190,7 +188,7 @@ export async function runLocalPipeline(options: LocalRunOptions): Promise<LocalR
         ...predefined,
         ...jobPredefined(job),
         CI_JOB_ID: String(jobId),
-        CI_JOB_URL: `${predefined.CI_PROJECT_URL}/-/jobs/${jobId}`,
+        CI_JOB_URL: assigned?.url ?? `${predefined.CI_PROJECT_URL}/-/jobs/${jobId}`,
         CI_JOB_STARTED_AT: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
         CI_JOB_TIMEOUT: String(Math.round(timeoutSeconds)),
         CI_PROJECT_DIR: workdir,
@@ -260,7 +258,7 @@ export async function runLocalPipeline(options: LocalRunOptions): Promise<LocalR
       const saved = saveCache(cacheRoot, cache, workdir, result, tracked);
       if (saved !== undefined) out(saved ? `Saved cache ${cache.key} (${saved} file${saved === 1 ? '' : 's'})\n` : `WARNING: cache ${cache.key}: no matching files\n`);
     }
-    if (!options.keep) rmSync(workdir, { recursive: true, force: true });
+    if (!options.keep) discard(workdir);
     return result;
   };
 
@@ -282,6 +280,7 @@ export async function runLocalPipeline(options: LocalRunOptions): Promise<LocalR
     const result = await scheduler.run();
     return { ...result, runDir, executor: executor.name, artifacts: stored };
   } finally {
+    await Promise.all(removals);
     if (!options.keep) rmSync(runDir, { recursive: true, force: true });
   }
 }

@@ -13,6 +13,7 @@ import {
 } from '../../ci/index.js';
 import { str, strs, type CommandSpec, type Flags } from '../args.js';
 import { CliError, err, out, printJson, table } from '../output.js';
+import { workTreeInfo, type WorkTreeInfo } from './ci-git.js';
 
 function git(cwd: string, args: string[]): string | undefined {
   try {
@@ -29,15 +30,12 @@ function projectPathFromRemote(url: string | undefined): string | undefined {
   return m ? m[1] : undefined;
 }
 
-function contextFromFlags(cwd: string, flags: Flags): PipelineContext {
-  const inRepo = git(cwd, ['rev-parse', '--is-inside-work-tree']) === 'true';
+function contextFromFlags(cwd: string, flags: Flags, repo: WorkTreeInfo | undefined): PipelineContext {
   const branchFlag = str(flags.branch);
   const tagFlag = str(flags.tag);
   if (branchFlag && tagFlag) throw new CliError('Use either --branch or --tag, not both.');
-  const head = inRepo ? git(cwd, ['rev-parse', '--abbrev-ref', 'HEAD']) : undefined;
-  const branch = tagFlag ? undefined : (branchFlag ?? (head && head !== 'HEAD' ? head : undefined));
-  const sha = str(flags.sha) ?? (inRepo ? git(cwd, ['rev-parse', 'HEAD']) : undefined) ?? '0'.repeat(40);
-  const originHead = inRepo ? git(cwd, ['symbolic-ref', '--short', 'refs/remotes/origin/HEAD']) : undefined;
+  const branch = tagFlag ? undefined : (branchFlag ?? repo?.branch);
+  const sha = str(flags.sha) ?? repo?.sha ?? '0'.repeat(40);
   const variables: Record<string, string> = {};
   for (const pair of strs(flags.variable)) {
     const at = pair.indexOf('=');
@@ -49,16 +47,12 @@ function contextFromFlags(cwd: string, flags: Flags): PipelineContext {
     source,
     ...(tagFlag ? { tag: tagFlag } : branch ? { branch } : {}),
     sha,
-    defaultBranch: originHead?.replace(/^origin\//, '') ?? 'main',
-    projectPath: projectPathFromRemote(inRepo ? git(cwd, ['remote', 'get-url', 'origin']) : undefined) ?? `local/${basename(cwd)}`,
+    defaultBranch: repo?.originHead ?? 'main',
+    projectPath: projectPathFromRemote(repo?.originUrl) ?? `local/${basename(cwd)}`,
     variables,
   };
-  if (inRepo) {
-    const log = git(cwd, ['log', '-1', '--format=%aI%x00%an <%ae>%x00%B']);
-    if (log) {
-      const [timestamp, author, message] = log.split('\0');
-      Object.assign(ctx, { commitTimestamp: timestamp, commitAuthor: author, commitMessage: message });
-    }
+  if (repo) {
+    if (repo.sha) Object.assign(ctx, { commitTimestamp: repo.commitTimestamp, commitAuthor: repo.commitAuthor, commitMessage: repo.commitMessage });
     // rules:changes compares with compare_to when given; otherwise there is no push to
     // compare with, and GitLab treats the changes as matched.
     ctx.changes = (compareTo) => {
@@ -76,11 +70,10 @@ function contextFromFlags(cwd: string, flags: Flags): PipelineContext {
 
 async function load(flags: Flags, forRun = false) {
   const cwd = resolve(str(flags.cwd) ?? process.cwd());
-  const inRepo = git(cwd, ['rev-parse', '--is-inside-work-tree']) === 'true';
   // In a work tree the pipeline sees what git would push: tracked and untracked-not-ignored files.
-  const list = inRepo ? async () => (git(cwd, ['ls-files', '-co', '--exclude-standard']) ?? '').split('\n').filter(Boolean) : undefined;
-  const files = directoryFiles(cwd, list);
-  const ctx = contextFromFlags(cwd, flags);
+  const repo = await workTreeInfo(cwd);
+  const files = directoryFiles(cwd, repo ? async () => repo.files : undefined);
+  const ctx = contextFromFlags(cwd, flags, repo);
   ctx.repositoryFiles = await files.list();
   const entry = str(flags.file) ?? '.gitlab-ci.yml';
   // ci run remembers configurations that passed the JSON schema (see loadPipelineCached).
@@ -145,6 +138,8 @@ export const ciCommands: CommandSpec[] = [
       const sub = args[0];
       if (sub !== 'lint' && sub !== 'list' && sub !== 'run') throw new CliError(`Unknown ci command ${JSON.stringify(sub)}. Use: slipway ci lint | slipway ci list | slipway ci run`);
       if (sub !== 'run' && args.length > 1) throw new CliError(`ci ${sub} takes no job names (got ${args.slice(1).join(' ')})`);
+      // ci run: probe bubblewrap (it starts a sandbox) while git and the configuration load.
+      if (sub === 'run' && flags['no-sandbox'] !== true) void import('../../ci/run/shell-executor.js').then((m) => m.bwrapWorks());
       const { cwd, ctx, loaded, entry } = await load(flags, sub === 'run');
       if (loaded.errors.length) return reportErrors(loaded.errors, json);
       if (sub === 'run') return (await import('./ci-run.js')).ciRun({ cwd, flags, jobs: args.slice(1), ctx, loaded, entry });

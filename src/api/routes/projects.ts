@@ -1,0 +1,126 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { CiJobRow, CiPipelineRow, ProjectRow } from '../../store/schema.js';
+import type { ApiDeps } from '../context.js';
+import { actorOf, userRef } from '../context.js';
+import { notFound } from '../../core/errors.js';
+
+/**
+ * Slipway's own CI endpoints (not in the Heroku schema): projects, their pipelines and jobs,
+ * and job logs (text/plain, streamed live while the job runs unless `?follow=false`).
+ */
+export function projectRoutes(app: FastifyInstance, deps: ApiDeps): void {
+  const projectOf = async (request: FastifyRequest) => {
+    const actor = await actorOf(deps, request);
+    return deps.projects.resolve(actor, (request.params as { project: string }).project);
+  };
+  const numberOf = (request: FastifyRequest, what: 'pipeline' | 'job'): number => {
+    const raw = (request.params as { id: string }).id;
+    if (!/^[1-9]\d{0,9}$/.test(raw)) throw notFound(what, `Couldn't find that ${what}: use its number, e.g. 1.`);
+    return Number(raw);
+  };
+  const jobOf = async (request: FastifyRequest) => {
+    const project = await projectOf(request);
+    const job = await deps.ci.job(project.id, numberOf(request, 'job'));
+    if (!job) throw notFound('job', "Couldn't find that job.");
+    return { project, job };
+  };
+
+  app.post('/projects', async (request, reply) => {
+    const actor = await actorOf(deps, request);
+    const project = await deps.projects.create(actor, (request.body as { name?: unknown } | undefined)?.name);
+    reply.code(201);
+    return projectJson(deps, project);
+  });
+
+  app.get('/projects', async (request) => {
+    const actor = await actorOf(deps, request);
+    return Promise.all((await deps.projects.list(actor)).map((p) => projectJson(deps, p)));
+  });
+
+  app.get('/projects/:project', async (request) => projectJson(deps, await projectOf(request)));
+
+  app.get('/projects/:project/pipelines', async (request) => {
+    const project = await projectOf(request);
+    return (await deps.ci.pipelines(project.id)).map((p) => pipelineJson(deps, project, p));
+  });
+
+  app.get('/projects/:project/pipelines/:id', async (request) => {
+    const project = await projectOf(request);
+    const pipeline = await deps.ci.pipeline(project.id, numberOf(request, 'pipeline'));
+    if (!pipeline) throw notFound('pipeline', "Couldn't find that pipeline.");
+    const jobs = await deps.ci.jobs(pipeline.id);
+    const stages = [...new Map(jobs.map((j) => [j.stage_index, j.stage])).entries()].sort((a, b) => a[0] - b[0]).map(([, name]) => name);
+    return { ...pipelineJson(deps, project, pipeline), stages, jobs: jobs.map((j) => jobJson(deps, project, pipeline, j)) };
+  });
+
+  app.get('/projects/:project/jobs/:id', async (request) => {
+    const { project, job } = await jobOf(request);
+    const pipeline = await deps.ci.pipelineById(job.pipeline_id);
+    return jobJson(deps, project, pipeline!, job);
+  });
+
+  app.get('/projects/:project/jobs/:id/log', async (request, reply) => {
+    const { job } = await jobOf(request);
+    const follow = (request.query as { follow?: string }).follow !== 'false';
+    reply.header('Content-Type', 'text/plain; charset=utf-8');
+    reply.header('Cache-Control', 'no-cache');
+    reply.header('X-Accel-Buffering', 'no');
+    return reply.send(follow ? deps.outputs.read(job.log_key) : deps.outputs.snapshot(job.log_key));
+  });
+}
+
+async function projectJson(deps: ApiDeps, p: ProjectRow) {
+  return {
+    id: p.id,
+    name: p.name,
+    owner: await userRef(deps, p.owner_id),
+    git_url: deps.urls.appGitUrl(p.name),
+    web_url: `${deps.urls.http}/projects/${p.name}`,
+    created_at: p.created_at,
+    updated_at: p.updated_at,
+  };
+}
+
+function pipelineJson(deps: ApiDeps, project: ProjectRow, p: CiPipelineRow) {
+  return {
+    id: p.number,
+    uuid: p.id,
+    project: { id: project.id, name: project.name },
+    ref: p.ref,
+    tag: p.tag === 1,
+    sha: p.sha,
+    before_sha: p.before_sha,
+    source: p.source,
+    status: p.status,
+    failure_reason: p.failure_reason,
+    errors: JSON.parse(p.errors) as string[],
+    web_url: deps.ci.pipelineUrl(project, p.number),
+    created_at: p.created_at,
+    updated_at: p.updated_at,
+    started_at: p.started_at,
+    finished_at: p.finished_at,
+  };
+}
+
+function jobJson(deps: ApiDeps, project: ProjectRow, pipeline: CiPipelineRow, j: CiJobRow) {
+  return {
+    id: j.number,
+    uuid: j.id,
+    name: j.name,
+    stage: j.stage,
+    status: j.status,
+    when: j.run_when,
+    allow_failure: j.allow_failure === 1,
+    failure_reason: j.failure_reason,
+    failure_message: j.failure_message,
+    exit_code: j.exit_code,
+    attempts: j.attempts,
+    pipeline: { id: pipeline.number, ref: pipeline.ref, sha: pipeline.sha },
+    web_url: deps.ci.jobUrl(project, j.number),
+    log_url: `${deps.ci.jobUrl(project, j.number)}/log`,
+    created_at: j.created_at,
+    started_at: j.started_at,
+    finished_at: j.finished_at,
+    duration_ms: j.started_at && j.finished_at ? Date.parse(j.finished_at) - Date.parse(j.started_at) : null,
+  };
+}

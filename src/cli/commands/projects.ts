@@ -1,0 +1,158 @@
+// projects, projects:create, ci:pipelines, ci:pipeline, ci:job:log — server-mode CI.
+import { str, type CommandSpec, type Flags } from '../args.js';
+import { client } from '../app-resolution.js';
+import { enc } from '../client.js';
+import { CliError, colour, heading, keyValues, out, printJson, sleep, table, timeAndAgo } from '../output.js';
+import { streamOutput } from '../stream.js';
+
+interface Project {
+  id: string;
+  name: string;
+  git_url: string;
+  owner?: { email?: string };
+  created_at: string;
+}
+
+interface Job {
+  id: number;
+  name: string;
+  stage: string;
+  status: string;
+  allow_failure: boolean;
+  failure_reason: string | null;
+  failure_message: string | null;
+  duration_ms: number | null;
+  log_url: string;
+}
+
+interface Pipeline {
+  id: number;
+  ref: string;
+  tag: boolean;
+  sha: string;
+  status: string;
+  failure_reason: string | null;
+  errors: string[];
+  web_url: string;
+  created_at: string;
+  stages?: string[];
+  jobs?: Job[];
+}
+
+const PROJECT_FLAG = { project: { type: 'string' as const, short: 'p', description: 'the CI project', valueName: 'PROJECT' } };
+const JSON_FLAG = { json: { type: 'boolean' as const, description: 'print the raw API JSON' } };
+
+function projectOf(flags: Flags): string {
+  const project = str(flags.project) ?? process.env.SLIPWAY_PROJECT;
+  if (!project) throw new CliError('Which project? Pass -p PROJECT (see: slipway projects).');
+  return project;
+}
+
+function numberArg(arg: string | undefined, what: string): number {
+  const m = /^#?(\d+)$/.exec(arg?.trim() ?? '');
+  if (!m) throw new CliError(`${JSON.stringify(arg)} is not a ${what} number; use e.g. 3 (see: slipway ci:pipelines -p PROJECT).`);
+  return Number(m[1]);
+}
+
+export const statusText = (status: string): string =>
+  status === 'success' ? colour.green(status) : status === 'failed' ? colour.red(status) : status === 'running' || status === 'pending' ? colour.yellow(status) : status;
+
+const seconds = (ms: number | null) => (ms === null ? '' : `${(ms / 1000).toFixed(1)}s`);
+
+export const projectsCommands: CommandSpec[] = [
+  {
+    name: 'projects',
+    aliases: ['projects:list'],
+    summary: 'list your CI projects',
+    flags: { ...JSON_FLAG },
+    maxArgs: 0,
+    async run({ flags }) {
+      const projects = await client().get<Project[]>('/projects');
+      if (flags.json) return printJson(projects);
+      if (projects.length === 0) return out('You have no CI projects. Create one with: slipway projects:create NAME');
+      heading('CI projects');
+      table(projects.map((p) => [p.name, p.git_url, p.owner?.email ?? '']));
+    },
+  },
+  {
+    name: 'projects:create',
+    summary: 'create a CI project: pushes to its git URL run .gitlab-ci.yml',
+    usage: 'NAME',
+    flags: { ...JSON_FLAG },
+    minArgs: 1,
+    maxArgs: 1,
+    examples: ['slipway projects:create shop && git push $(slipway projects --json | jq -r ".[0].git_url") main'],
+    async run({ flags, args }) {
+      const project = await client().post<Project>('/projects', { name: args[0] });
+      if (flags.json) return printJson(project);
+      out(`Created CI project ${project.name}`);
+      out(`Push to run pipelines: git push ${project.git_url} main`);
+    },
+  },
+  {
+    name: 'ci:pipelines',
+    summary: "list a project's pipelines, newest first",
+    flags: { ...PROJECT_FLAG, ...JSON_FLAG },
+    maxArgs: 0,
+    examples: ['slipway ci:pipelines -p shop'],
+    async run({ flags }) {
+      const project = projectOf(flags);
+      const pipelines = await client().get<Pipeline[]>(`/projects/${enc(project)}/pipelines`);
+      if (flags.json) return printJson(pipelines);
+      if (pipelines.length === 0) return out(`${project} has no pipelines yet: push a commit with a .gitlab-ci.yml.`);
+      heading(`${project} pipelines`);
+      table(pipelines.map((p) => [`#${p.id}`, statusText(p.status), p.ref, p.sha.slice(0, 8), timeAndAgo(p.created_at)]));
+    },
+  },
+  {
+    name: 'ci:pipeline',
+    summary: "show a pipeline's jobs by stage, with their status",
+    usage: 'ID',
+    flags: { ...PROJECT_FLAG, ...JSON_FLAG },
+    minArgs: 1,
+    maxArgs: 1,
+    examples: ['slipway ci:pipeline 3 -p shop'],
+    async run({ flags, args }) {
+      const project = projectOf(flags);
+      const p = await client().get<Pipeline>(`/projects/${enc(project)}/pipelines/${numberArg(args[0], 'pipeline')}`);
+      if (flags.json) return printJson(p);
+      heading(`${project} pipeline #${p.id}`);
+      keyValues([
+        ['Status', statusText(p.status) + (p.failure_reason ? ` (${p.failure_reason})` : '')],
+        [p.tag ? 'Tag' : 'Branch', p.ref],
+        ['Commit', p.sha],
+        ['Created', timeAndAgo(p.created_at)],
+        ['URL', p.web_url],
+      ]);
+      for (const e of p.errors) out(colour.red(e));
+      for (const stage of p.stages ?? []) {
+        out();
+        out(colour.bold(stage));
+        table((p.jobs ?? []).filter((j) => j.stage === stage).map((j) => [`  #${j.id}`, j.name, statusText(j.status), j.failure_reason ?? '', seconds(j.duration_ms)]));
+      }
+      return p.status === 'failed' ? 1 : 0;
+    },
+  },
+  {
+    name: 'ci:job:log',
+    summary: "print a job's log (with --follow, until the job ends)",
+    usage: 'ID',
+    flags: { ...PROJECT_FLAG, follow: { type: 'boolean', short: 'f', description: 'wait for the job and stream its log live' } },
+    minArgs: 1,
+    maxArgs: 1,
+    examples: ['slipway ci:job:log 7 -p shop --follow'],
+    async run({ flags, args }) {
+      const api = client();
+      const path = `/projects/${enc(projectOf(flags))}/jobs/${numberArg(args[0], 'job')}`;
+      let job = await api.get<Job>(path);
+      if (!flags.follow) return void (await streamOutput(api, `${path}/log?follow=false`, { retries: 0 }));
+      while (['created', 'pending', 'waiting_for_resource', 'scheduled'].includes(job.status)) {
+        await sleep(500);
+        job = await api.get<Job>(path);
+      }
+      await streamOutput(api, `${path}/log`, { retries: 0 });
+      job = await api.get<Job>(path);
+      return job.status === 'failed' && !job.allow_failure ? 1 : 0;
+    },
+  },
+];
