@@ -51,8 +51,11 @@ test('after kill -9 of Slipway, dynos converge back to the formation without use
   assert.equal(push.code, 0, push.stderr);
   await s.api('PATCH', '/apps/sturdy/formation', { updates: [{ type: 'worker', quantity: 1 }] });
   await waitFor('worker up', async () => (await s.api('GET', '/apps/sturdy/dynos')).body.some((d: any) => d.name === 'worker.1' && d.state === 'up'));
-  const before = dynoPids('sturdy');
-  assert.ok(before.length >= 2, `dyno processes are visible (${before.length})`);
+  // A dyno is `up` as soon as its sandbox starts; its app process appears a moment later.
+  const before = await waitFor('both dyno processes visible', async () => {
+    const pids = dynoPids('sturdy');
+    return pids.length >= 2 ? pids : undefined;
+  });
 
   await s.kill();
   // The sandbox dies with its parent; nothing of the old dynos survives.
