@@ -8,10 +8,8 @@
  * `environments.<name>` overrides (review apps use "review", test apps "test").
  */
 import type { Kysely } from 'kysely';
-import { createWriteStream, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import * as tar from 'tar';
 import type { Database, AppRow, AppSetupRow } from '../store/schema.js';
 import type { Account } from '../auth/accounts.js';
@@ -21,6 +19,7 @@ import type { ManifestService } from '../apps/manifest.js';
 import type { BuildService } from './builds.js';
 import type { ReleaseService } from '../release/releases.js';
 import type { SourceService } from './sources.js';
+import { saveLimitedBody } from './download.js';
 import type { PublicUrls } from '../core/urls.js';
 import type { LogHub } from '../logs/log-hub.js';
 import { AppJsonError, configVarsFor, parseAppJson, resolveAppJson, validateAppJson, type ParsedAppJson, type ResolvedAppJson } from '../core/app-json.js';
@@ -238,20 +237,8 @@ export class AppSetupService {
     });
     if (!response.ok || !response.body) throw new Error(`downloading it answered HTTP ${response.status}; check source_blob.url`);
     const limit = this.o.maxSourceBytes;
-    if (Number(response.headers.get('content-length') ?? 0) > limit) throw new Error(`it is larger than the ${limit}-byte limit`);
     const path = join(this.o.dataDir, 'tmp', `setup-${setupId}.tgz`);
-    let size = 0;
-    const body = Readable.fromWeb(response.body as import('node:stream/web').ReadableStream<Uint8Array>);
-    body.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) body.destroy(new Error(`it is larger than the ${limit}-byte limit`));
-    });
-    try {
-      await pipeline(body, createWriteStream(path));
-    } catch (err) {
-      rmSync(path, { force: true });
-      throw err;
-    }
+    await saveLimitedBody(response, path, limit, () => new Error(`it is larger than the ${limit}-byte limit`));
     return { path, temporary: true };
   }
 

@@ -1,9 +1,7 @@
 import type { Kysely } from 'kysely';
-import { createWriteStream, mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import type { Database, AppRow, BuildRow, ReleaseRow } from '../store/schema.js';
 import type { Account } from '../auth/accounts.js';
 import type { Builder } from '../build/contract.js';
@@ -15,6 +13,7 @@ import type { LogHub } from '../logs/log-hub.js';
 import type { EventBus } from '../core/events.js';
 import type { PublicUrls } from '../core/urls.js';
 import type { SourceService } from './sources.js';
+import { saveLimitedBody } from './download.js';
 import { newId, newSecret, now, isUuid } from '../core/ids.js';
 import { invalidParams, notFound } from '../core/errors.js';
 import { formatSize } from '../build/slug.js';
@@ -208,21 +207,12 @@ export class BuildService {
       throw new SourceError(`Could not download the source archive from ${new URL(url).host}: ${(err as Error).message}`);
     });
     if (!response.ok || !response.body) throw new SourceError(`Downloading the source archive failed with HTTP ${response.status}; check source_blob.url.`);
-    const declared = Number(response.headers.get('content-length') ?? 0);
-    if (declared > this.o.maxSourceBytes) throw new SourceError(`The source archive is ${formatSize(declared)}, above the ${formatSize(this.o.maxSourceBytes)} limit.`);
-    let size = 0;
     const limit = this.o.maxSourceBytes;
-    const body = Readable.fromWeb(response.body as import('node:stream/web').ReadableStream<Uint8Array>);
-    body.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) body.destroy(new SourceError(`The source archive is larger than the ${formatSize(limit)} limit.`));
-    });
-    try {
-      await pipeline(body, createWriteStream(path));
-    } catch (err) {
-      rmSync(path, { force: true });
-      throw err;
-    }
+    await saveLimitedBody(response, path, limit, (declared) =>
+      declared
+        ? new SourceError(`The source archive is ${formatSize(declared)}, above the ${formatSize(limit)} limit.`)
+        : new SourceError(`The source archive is larger than the ${formatSize(limit)} limit.`),
+    );
     return { path, temporary: true };
   }
 

@@ -3,6 +3,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, writeFileSync, symlinkSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { startSlipway, waitFor, EXAMPLES, type Slipway } from '../helpers/slipway.js';
 import { exec } from '../helpers/exec.js';
 import { createApp, viaRouter } from '../helpers/flow.js';
@@ -109,4 +111,32 @@ test('bad build requests get precise errors', async () => {
   assert.equal(unknownBlob.status, 201);
   const output = await fetch(unknownBlob.body.output_stream_url).then((r) => r.text());
   assert.match(output, /No such source blob/);
+});
+
+test('a source_blob.url on another server is downloaded, within the size limit', async () => {
+  const good = await tarball(join(EXAMPLES, 'static-site'));
+  const big = Buffer.alloc(6 * 1024 * 1024, 7);
+  const server = createServer((req, res) => {
+    const body = req.url === '/big.tgz' ? big : good;
+    // No Content-Length for /big.tgz: the limit must hold while streaming, too.
+    res.writeHead(200, req.url === '/big.tgz' ? { 'Content-Type': 'application/gzip' } : { 'Content-Length': body.length });
+    res.end(body);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  try {
+    const ok = await s.api('POST', '/apps/api-built/builds', { source_blob: { url: `${base}/site.tgz` } });
+    assert.equal(ok.status, 201, ok.text);
+    assert.match(await fetch(ok.body.output_stream_url).then((r) => r.text()), /Fetching source archive/);
+    const done = await waitFor('remote build finished', async () => {
+      const b = await s.api('GET', `/apps/api-built/builds/${ok.body.id}`);
+      return b.body.status !== 'pending' ? b.body : undefined;
+    });
+    assert.equal(done.status, 'succeeded');
+
+    const tooBig = await s.api('POST', '/apps/api-built/builds', { source_blob: { url: `${base}/big.tgz` } });
+    assert.match(await fetch(tooBig.body.output_stream_url).then((r) => r.text()), /larger than the 4\.0M limit|larger than the 4/);
+  } finally {
+    server.close();
+  }
 });
