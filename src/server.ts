@@ -112,7 +112,7 @@ export async function startSlipway(config: SlipwayConfig): Promise<RunningSlipwa
   await manifests.failInterrupted();
   await appSetups.failInterrupted();
   const projects = new ProjectService(db, { created: async (project) => void (await ensureProjectRepo(reposDir, project.name)) });
-  const ci = new CiService({ db, outputs, dataDir: config.dataDir, baseUrl: () => urls.http, sandbox: config.sandbox === 'none' ? 'off' : config.sandbox === 'bwrap' ? 'on' : 'auto' });
+  const ci = new CiService({ db, outputs, events, dataDir: config.dataDir, baseUrl: () => urls.http, sandbox: config.sandbox === 'none' ? 'off' : config.sandbox === 'bwrap' ? 'on' : 'auto' });
   await ci.failInterrupted();
   await webhooks.resume();
 

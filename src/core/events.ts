@@ -19,6 +19,10 @@ export interface DomainEvents {
   /** Quantities or sizes of process types changed. */
   'formation.changed': { appId: string; types: string[] };
   'dyno.state': { appId: string; dyno: string; state: string };
+  /** A push updated (or deleted) a branch or tag of a CI project. */
+  'project.pushed': { projectId: string; ref: string; refName: string; tag: boolean; oldSha: string; newSha: string; deleted: boolean; userId: string };
+  /** A CI pipeline reached its final status (success, failed, canceled…). */
+  'ci.pipeline.finished': { projectId: string; pipelineId: string; number: number; ref: string; sha: string; source: string; mergeRequestId: string | null; status: string };
 }
 
 export class EventBus {

@@ -60,7 +60,7 @@ export class PipelineService {
     }
     const ownerId = typeof owner?.id === 'string' && actor.admin ? owner.id : actor.id;
     const stamp = now();
-    const row: PipelineRow = { id: newId(), name, owner_id: ownerId, owner_type: 'user', created_at: stamp, updated_at: stamp };
+    const row: PipelineRow = { id: newId(), name, owner_id: ownerId, owner_type: 'user', project_id: null, created_at: stamp, updated_at: stamp };
     try {
       await this.db.insertInto('pipelines').values(row).execute();
     } catch (err) {

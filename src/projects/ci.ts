@@ -4,16 +4,17 @@
  * the same scheduler and shell executor as `slipway ci run` (each job attempt in a fresh copy
  * of the commit). Job logs go to the OutputStore, so they stream live and survive restarts.
  */
-import { execFile, execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Kysely } from 'kysely';
-import { directoryFiles, formatCiError, loadPipeline, planPipeline, type CiError, type PipelineContext, type Plan, type PlannedJob } from '../ci/index.js';
+import { directoryFiles, formatCiError, loadPipeline, planPipeline, type CiError, type MergeRequestContext, type PipelineContext, type PipelineSource, type Plan, type PlannedJob } from '../ci/index.js';
 import { runLocalPipeline, type JobRecord } from '../ci/run/index.js';
 import type { CiJobRow, CiPipelineRow, Database, ProjectRow } from '../store/schema.js';
 import type { OutputStore, OutputWriter } from '../logs/output-store.js';
+import type { EventBus } from '../core/events.js';
 import { newId, now } from '../core/ids.js';
+import { changedPaths, commitFiles, commitInfo, defaultBranch, extractCommit, git } from './repository.js';
 
 export const ciJobLogKey = (jobId: string) => `ci-job-${jobId}`;
 
@@ -32,6 +33,8 @@ export interface RefUpdate {
 export interface CiServiceOptions {
   db: Kysely<Database>;
   outputs: OutputStore;
+  /** Announces pushes to projects and finished pipelines (auto-deploy and review apps listen). */
+  events: EventBus;
   /** Work directories (commit checkouts) and CI state (caches) live under <dataDir>/ci. */
   dataDir: string;
   /** The base URL pipelines and jobs are shown under (…/projects/<name>/pipelines/<n>). */
@@ -39,38 +42,27 @@ export interface CiServiceOptions {
   sandbox: 'auto' | 'on' | 'off';
 }
 
+/** What a new pipeline runs for: a pushed branch or tag, or a merge request's source branch. */
+export interface PipelineRequest {
+  project: ProjectRow;
+  repoDir: string;
+  /** The commit (any revision git can resolve to a commit). */
+  revision: string;
+  /** The branch (or tag, with tag: true) the pipeline is for; an MR pipeline's source branch. */
+  refName: string;
+  tag?: boolean;
+  /** The previous tip of the ref, for `changes` (push pipelines). */
+  beforeSha?: string;
+  source: PipelineSource;
+  mergeRequest?: MergeRequestContext;
+  /** Pipeline variables (highest precedence). */
+  variables?: Record<string, string>;
+  userId: string;
+  userEmail: string;
+  out(line: string): void;
+}
+
 const isZero = (sha: string) => /^0+$/.test(sha);
-
-/** Runs git against a bare repository, without the server's GIT_* variables. */
-function git(repoDir: string, args: string[]): Promise<string> {
-  return new Promise((resolve, reject) => {
-    execFile('git', ['--git-dir', repoDir, ...args], { env: cleanEnv(), maxBuffer: 256 * 1024 * 1024, encoding: 'utf8' }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`git ${args.join(' ')}: ${String(stderr).trim() || err.message}`));
-      else resolve(stdout);
-    });
-  });
-}
-
-function cleanEnv(): NodeJS.ProcessEnv {
-  return Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('GIT_')));
-}
-
-/** `git archive <sha> | tar -x -C dir`. */
-function extract(repoDir: string, sha: string, dir: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const archive = spawn('git', ['--git-dir', repoDir, 'archive', '--format=tar', sha], { env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
-    const tar = spawn('tar', ['-x', '-C', dir], { stdio: ['pipe', 'ignore', 'pipe'] });
-    let errors = '';
-    archive.stderr.on('data', (c: Buffer) => (errors += c.toString()));
-    tar.stderr.on('data', (c: Buffer) => (errors += c.toString()));
-    archive.stdout.pipe(tar.stdin);
-    let archiveCode: number | null = null;
-    archive.on('close', (code) => (archiveCode = code));
-    archive.on('error', reject);
-    tar.on('error', reject);
-    tar.on('close', (code) => (code === 0 && archiveCode === 0 ? resolve() : reject(new Error(`extracting ${sha} failed: ${errors.trim()}`))));
-  });
-}
 
 export class CiService {
   /** Per-project queue: numbers are allocated one push at a time. */
@@ -90,37 +82,62 @@ export class CiService {
   /** A push to a project: one pipeline per pushed branch or tag (deletions make none). */
   async onPush(input: { project: ProjectRow; repoDir: string; userId: string; userEmail: string; updates: RefUpdate[]; out(line: string): void }): Promise<void> {
     for (const update of input.updates) {
-      if (isZero(update.newSha) || !/^refs\/(heads|tags)\//.test(update.ref)) continue;
-      await this.createFromPush({ ...input, update });
+      if (!/^refs\/(heads|tags)\//.test(update.ref)) continue;
+      const tag = update.ref.startsWith('refs/tags/');
+      const refName = update.ref.replace(/^refs\/(heads|tags)\//, '');
+      if (!isZero(update.newSha)) {
+        await this.createPipeline({
+          project: input.project,
+          repoDir: input.repoDir,
+          revision: update.newSha,
+          refName,
+          tag,
+          ...(isZero(update.oldSha) ? {} : { beforeSha: update.oldSha }),
+          source: 'push',
+          userId: input.userId,
+          userEmail: input.userEmail,
+          out: input.out,
+        });
+      }
+      this.o.events.emit('project.pushed', {
+        projectId: input.project.id,
+        ref: update.ref,
+        refName,
+        tag,
+        oldSha: update.oldSha,
+        newSha: update.newSha,
+        deleted: isZero(update.newSha),
+        userId: input.userId,
+      });
     }
   }
 
-  private async createFromPush(input: { project: ProjectRow; repoDir: string; userId: string; userEmail: string; update: RefUpdate; out(line: string): void }): Promise<void> {
-    const { project, repoDir, update, out } = input;
-    const tag = update.ref.startsWith('refs/tags/');
-    const refName = update.ref.replace(/^refs\/(heads|tags)\//, '');
-    const sha = (await git(repoDir, ['rev-parse', `${update.newSha}^{commit}`])).trim();
+  /** Plans, records and starts a pipeline; undefined when rules create none (or no CI file). */
+  async createPipeline(input: PipelineRequest): Promise<CiPipelineRow | undefined> {
+    const { project, repoDir, refName, out } = input;
+    const tag = input.tag === true;
+    const sha = (await git(repoDir, ['rev-parse', `${input.revision}^{commit}`])).trim();
     const root = join(this.o.dataDir, 'ci', project.id);
     mkdirSync(root, { recursive: true });
     const srcDir = await mkdtemp(join(root, 'src-'));
     let keep = false;
     try {
-      await extract(repoDir, sha, srcDir);
-      const files = (await git(repoDir, ['ls-tree', '-r', '-z', '--name-only', sha])).split('\0').filter(Boolean);
+      await extractCommit(repoDir, sha, srcDir);
+      const files = await commitFiles(repoDir, sha);
       if (!files.includes(ENTRY)) {
         out(`No ${ENTRY} in ${sha.slice(0, 8)} (${refName}): no pipeline.`);
-        return;
+        return undefined;
       }
-      const context = await this.context(project, repoDir, update, sha, tag, refName, files, input.userEmail);
+      const context = await this.context(input, sha, files);
       const stateDir = join(root, 'state');
       const loaded = await loadPipeline({ files: directoryFiles(srcDir, async () => files), entry: ENTRY, context, fetchRemote });
-      await this.serialised(project.id, async () => {
+      return await this.serialised(project.id, async () => {
         const number = await this.nextNumber('ci_pipelines', project.id);
         const plan = loaded.errors.length ? undefined : planPipeline(loaded, { ...context, pipelineIid: number });
         const errors: CiError[] = loaded.errors.length ? loaded.errors : (plan?.errors ?? []);
         if (plan && !errors.length && !plan.created) {
           out(`No pipeline for ${refName}: ${plan.reason ?? 'no jobs'}.`);
-          return;
+          return undefined;
         }
         const stamp = now();
         const pipeline: CiPipelineRow = {
@@ -130,8 +147,9 @@ export class CiService {
           ref: refName,
           tag: tag ? 1 : 0,
           sha,
-          before_sha: isZero(update.oldSha) ? null : update.oldSha,
-          source: 'push',
+          before_sha: input.beforeSha ?? null,
+          source: input.source,
+          merge_request_id: input.mergeRequest?.id !== undefined ? String(input.mergeRequest.id) : null,
           status: errors.length ? 'failed' : 'created',
           failure_reason: errors.length ? 'config_error' : null,
           errors: JSON.stringify(errors.map(formatCiError)),
@@ -146,7 +164,8 @@ export class CiService {
         if (errors.length || !plan) {
           out(`Pipeline #${number} failed: ${ENTRY} is invalid (${url}):`);
           for (const e of errors) out(`  ${formatCiError(e)}`);
-          return;
+          this.finished(pipeline, 'failed');
+          return pipeline;
         }
         let jobNumber = await this.nextNumber('ci_jobs', project.id);
         const jobs: CiJobRow[] = plan.jobs.map((job, position) => {
@@ -184,38 +203,50 @@ export class CiService {
             this.active.delete(run);
           });
         this.active.add(run);
+        return pipeline;
       });
     } finally {
       if (!keep) rmSync(srcDir, { recursive: true, force: true });
     }
   }
 
-  private async context(project: ProjectRow, repoDir: string, update: RefUpdate, sha: string, tag: boolean, refName: string, files: string[], email: string): Promise<PipelineContext> {
-    const [message, author, time] = (await git(repoDir, ['log', '-1', '--format=%B%x00%an <%ae>%x00%cI', sha])).split('\0');
-    const head = (await git(repoDir, ['symbolic-ref', '-q', 'HEAD']).catch(() => 'refs/heads/main')).trim();
-    const before = isZero(update.oldSha) ? undefined : update.oldSha;
-    const diff = (from: string) => {
-      try {
-        return execFileSync('git', ['--git-dir', repoDir, 'diff', '--name-only', '-z', from, sha], { env: cleanEnv(), encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 }).split('\0').filter(Boolean);
-      } catch {
-        return null;
-      }
-    };
+  private async context(input: PipelineRequest, sha: string, files: string[]): Promise<PipelineContext> {
+    const { project, repoDir, refName } = input;
+    const commit = await commitInfo(repoDir, sha);
+    const before = input.beforeSha;
+    const mr = input.mergeRequest;
     return {
-      source: 'push',
-      ...(tag ? { tag: refName } : { branch: refName }),
+      source: input.source,
+      ...(mr ? {} : input.tag ? { tag: refName } : { branch: refName }),
+      ...(mr ? { mergeRequest: mr } : {}),
       sha,
-      beforeSha: update.oldSha,
-      defaultBranch: head.replace(/^refs\/heads\//, '') || 'main',
+      beforeSha: before ?? '0000000000000000000000000000000000000000',
+      defaultBranch: await defaultBranch(repoDir),
       projectPath: `projects/${project.name}`,
       serverUrl: this.o.baseUrl(),
-      commitMessage: message?.trimEnd(),
-      commitAuthor: author,
-      commitTimestamp: time?.trim(),
-      user: { login: email, email },
+      commitMessage: commit.message,
+      commitAuthor: commit.author,
+      commitTimestamp: commit.timestamp,
+      user: { login: input.userEmail, email: input.userEmail },
       repositoryFiles: files,
-      changes: (compareTo?: string) => (compareTo ? diff(`${compareTo}...${sha}`) : before && !tag ? diff(before) : null),
+      ...(input.variables ? { variables: input.variables } : {}),
+      changes: (compareTo?: string) =>
+        compareTo ? changedPaths(repoDir, [`${compareTo}...${sha}`]) : mr?.diffBaseSha ? changedPaths(repoDir, [mr.diffBaseSha, sha]) : before && !input.tag ? changedPaths(repoDir, [before, sha]) : null,
     };
+  }
+
+  /** Announces a pipeline's final status once it is stored. */
+  private finished(pipeline: CiPipelineRow, status: string): void {
+    this.o.events.emit('ci.pipeline.finished', {
+      projectId: pipeline.project_id,
+      pipelineId: pipeline.id,
+      number: pipeline.number,
+      ref: pipeline.ref,
+      sha: pipeline.sha,
+      source: pipeline.source,
+      mergeRequestId: pipeline.merge_request_id,
+      status,
+    });
   }
 
   private serialised<T>(projectId: string, fn: () => Promise<T>): Promise<T> {
@@ -322,6 +353,7 @@ export class CiService {
     const finished = now();
     write(() => db.updateTable('ci_pipelines').set({ status, finished_at: finished, updated_at: finished }).where('id', '=', pipeline.id).execute());
     await writes;
+    this.finished(pipeline, status);
   }
 
   /**

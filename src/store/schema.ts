@@ -144,6 +144,8 @@ export interface PipelineRow {
   owner_id: string;
   /** `user` (teams are not supported yet). */
   owner_type: string;
+  /** The CI project this pipeline is connected to (pipelines:connect), if any. */
+  project_id: string | null;
   created_at: string;
   updated_at: string;
 }
@@ -285,8 +287,10 @@ export interface CiPipelineRow {
   tag: number;
   sha: string;
   before_sha: string | null;
-  /** CI_PIPELINE_SOURCE: push. */
+  /** CI_PIPELINE_SOURCE: push, merge_request_event, web, api… */
   source: string;
+  /** The merge request a merge_request_event pipeline runs for. */
+  merge_request_id: string | null;
   /** created, running, success, failed, canceled or blocked. */
   status: string;
   /** config_error (invalid .gitlab-ci.yml) or runner_system_failure (Slipway stopped). */
