@@ -21,6 +21,8 @@ export interface DomainEvents {
   'dyno.state': { appId: string; dyno: string; state: string };
   /** A push updated (or deleted) a branch or tag of a CI project. */
   'project.pushed': { projectId: string; ref: string; refName: string; tag: boolean; oldSha: string; newSha: string; deleted: boolean; userId: string };
+  /** A merge request was opened, got new commits (its source branch moved), or was merged or closed. */
+  'merge_request.changed': { projectId: string; mergeRequestId: string; iid: number; sourceBranch: string; targetBranch: string; sha: string; action: 'opened' | 'updated' | 'merged' | 'closed' | 'reopened' };
   /** A CI pipeline reached its final status (success, failed, canceled…). */
   'ci.pipeline.finished': { projectId: string; pipelineId: string; number: number; ref: string; sha: string; source: string; mergeRequestId: string | null; status: string };
 }
