@@ -37,12 +37,22 @@ import type { ReleasePhaseRunner } from './release/releases.js';
 import { WebhookService } from './webhooks/service.js';
 import { PipelineService } from './flow/pipelines.js';
 import { PromotionService } from './flow/promotions.js';
+import { StagePolicyService } from './flow/approvals-policy.js';
+import { PipelineInfoService } from './flow/pipeline-info.js';
+import { PipelineDiffService } from './flow/diff-service.js';
+import { PromotionViews } from './flow/promotion-views.js';
 import { apiResourceSource } from './api/webhook-payloads.js';
 import { handOverSharedSlugs } from './flow/slug-handover.js';
 import { ManifestService } from './apps/manifest.js';
 import { AppSetupService } from './deploy/app-setups.js';
 import { ProjectService } from './projects/projects.js';
 import { CiService } from './projects/ci.js';
+import { createCiSettings } from './projects/ci-settings.js';
+import { isJobToken } from './projects/job-tokens.js';
+import { defaultBranch } from './projects/repository.js';
+import { MergeRequestService } from './projects/merge-requests/index.js';
+import { appRepoPath, projectRepoPath } from './git/repos.js';
+import { createFlowAutomation } from './flow/automation.js';
 
 export interface RunningSlipway {
   httpPort: number;
@@ -105,15 +115,45 @@ export async function startSlipway(config: SlipwayConfig): Promise<RunningSlipwa
   const webhooks = new WebhookService({ db, events, logs });
   webhooks.setResourceSource(apiResourceSource({ urls, accounts, apps, releases, builds, formation, dynos }));
   const pipelines = new PipelineService(db, apps);
-  const promotions = new PromotionService(db, apps, pipelines, releases);
+  const stagePolicies = new StagePolicyService(db, pipelines);
+  const promotions = new PromotionService({ db, apps, pipelines, releases, accounts, policies: stagePolicies });
+  const pipelineFlow = {
+    policies: stagePolicies,
+    info: new PipelineInfoService(db, pipelines, stagePolicies),
+    diff: new PipelineDiffService(db, apps, pipelines, { appRepo: (name) => appRepoPath(reposDir, name), projectRepo: (name) => projectRepoPath(reposDir, name) }),
+    views: new PromotionViews(db),
+  };
   await builds.failInterrupted();
   await releases.failInterrupted();
   await promotions.failInterrupted();
   await manifests.failInterrupted();
   await appSetups.failInterrupted();
   const projects = new ProjectService(db, { created: async (project) => void (await ensureProjectRepo(reposDir, project.name)) });
-  const ci = new CiService({ db, outputs, events, dataDir: config.dataDir, baseUrl: () => urls.http, sandbox: config.sandbox === 'none' ? 'off' : config.sandbox === 'bwrap' ? 'on' : 'auto' });
+  const ciSettings = createCiSettings({ db, dataDir: config.dataDir, apiUrl: () => urls.internal, defaultBranch: (project) => defaultBranch(projectRepoPath(reposDir, project.name)), account: (id) => accounts.getById(id) });
+  const ci = new CiService({ db, outputs, events, dataDir: config.dataDir, baseUrl: () => urls.http, sandbox: config.sandbox === 'none' ? 'off' : config.sandbox === 'bwrap' ? 'on' : 'auto', extensions: ciSettings.extensions });
   await ci.failInterrupted();
+  await ciSettings.start();
+  await ci.resume();
+  const mergeRequests = new MergeRequestService({ db, events, ci, repoDir: (project) => projectRepoPath(reposDir, project.name) });
+  const flowAutomation = createFlowAutomation({
+    db,
+    events,
+    accounts,
+    apps,
+    appSetups,
+    builds,
+    sources,
+    releases,
+    projects,
+    pipelines,
+    ci,
+    testRunner: { runTest: (input) => oneOffs.runReleasePhase({ ...input, type: 'test' }) },
+    repoDir: (project) => projectRepoPath(reposDir, project.name),
+    tmpDir: join(config.dataDir, 'tmp'),
+    appUrl: (name) => urls.appWebUrl(name),
+  });
+  mergeRequests.setReviewApps(flowAutomation.reviewApps);
+  await flowAutomation.failInterrupted();
   await webhooks.resume();
 
   const directory = new RouteDirectory(db, config.appsDomain.toLowerCase(), (appId) => dynos.webBackends(appId), events);
@@ -129,7 +169,7 @@ export async function startSlipway(config: SlipwayConfig): Promise<RunningSlipwa
     if (!router.handleRequest(req, res)) dispatch(req, res);
   });
   const api = createApi(
-    { config, db, urls, accounts, apps, domains, collaborators, releases, builds, sources, formation, dynos, oneOffs, logs, outputs, webhooks, pipelines, promotions, manifests, appSetups, projects, ci, caPem: tlsMaterial.caPem },
+    { config, db, urls, accounts, apps, domains, collaborators, releases, builds, sources, formation, dynos, oneOffs, logs, outputs, webhooks, pipelines, promotions, pipelineFlow, manifests, appSetups, projects, ci, ciSettings, mergeRequests, flowAutomation, caPem: tlsMaterial.caPem },
     {
       serverFactory: (handler) => {
         dispatch = handler;
@@ -138,8 +178,9 @@ export async function startSlipway(config: SlipwayConfig): Promise<RunningSlipwa
       register: (app) =>
         registerGitRoutes(app, {
           reposDir,
-          authenticate: (key) => accounts.authenticate(key),
+          authenticate: (key) => (isJobToken(key) ? ciSettings.git.authenticate(key) : accounts.authenticate(key)),
           authorize: async (account, appName) => {
+            await ciSettings.git.checkApp(account, appName);
             const actor = await accounts.getById(account.id);
             if (!actor) throw new Error('account vanished');
             await apps.resolve(actor, appName);
@@ -149,6 +190,7 @@ export async function startSlipway(config: SlipwayConfig): Promise<RunningSlipwa
             authorize: async (account, name) => {
               const project = await projects.find(name);
               if (!project) return false;
+              ciSettings.git.checkProject(account);
               const actor = await accounts.getById(account.id);
               if (!actor) throw new Error('account vanished');
               await projects.resolve(actor, name);
@@ -211,6 +253,7 @@ export async function startSlipway(config: SlipwayConfig): Promise<RunningSlipwa
 
   // Converge dynos in the background: the API is usable while apps boot.
   void dynos.start();
+  flowAutomation.start();
   const pruner = setInterval(() => void sources.prune(), 3600_000);
   pruner.unref();
 
@@ -224,6 +267,8 @@ export async function startSlipway(config: SlipwayConfig): Promise<RunningSlipwa
     caPath: tlsMaterial.caPath,
     async close() {
       clearInterval(pruner);
+      ciSettings.close();
+      flowAutomation.close();
       webhooks.close();
       httpServer.close();
       tlsServer.close();

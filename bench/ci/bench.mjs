@@ -3,10 +3,11 @@
 // `true` jobs as a stage chain (one job per stage) and as a needs chain (one stage), for 1, 10
 // and 50 jobs, plus 20 stages. Wall time of the whole CLI invocation, with hyperfine.
 //
-//   npx tsc -p . && node bench/ci/bench.mjs [--runs N] [--no-sandbox] [--both] [--gcl [--gcl-dir DIR]]
+//   npx tsc -p . && node bench/ci/bench.mjs [--runs N] [--no-sandbox] [--both] [--keep-ca-env] [--gcl [--gcl-dir DIR]]
 //
 //   --no-sandbox  measure `slipway ci run --no-sandbox` instead of the bubblewrap default
 //   --both        measure both (two slipway columns)
+//   --keep-ca-env keep NODE_EXTRA_CA_CERTS from the environment (it is dropped by default)
 //   --gcl         add gitlab-ci-local side by side, as /work/shared/spec/gitlab-ci.md §5.2 runs
 //                 it: `npm install gitlab-ci-local@4.75.1` into a temporary directory (or use
 //                 the install in --gcl-dir), the Node 20 polyfill for the ES2025 Set methods
@@ -33,6 +34,10 @@ const GCL_VERSION = '4.75.1';
 const GCL_MAX_STAGES = 12;
 const work = mkdtempSync(join(tmpdir(), 'slipway-ci-bench-'));
 const env = { ...process.env, GIT_AUTHOR_NAME: 'b', GIT_AUTHOR_EMAIL: 'b@example.com', GIT_COMMITTER_NAME: 'b', GIT_COMMITTER_EMAIL: 'b@example.com', XDG_CACHE_HOME: join(work, 'cache') };
+// NODE_EXTRA_CA_CERTS makes every node process parse a CA bundle before running anything
+// (about 45 ms on the benchmark machine, where the environment sets it). It has nothing to do
+// with either tool, so both are measured without it; --keep-ca-env measures with it.
+if (!flag('--keep-ca-env')) delete env.NODE_EXTRA_CA_CERTS;
 
 function project(name, yaml) {
   const dir = join(work, name);

@@ -16,10 +16,19 @@ import type { OutputStore } from '../logs/output-store.js';
 import type { WebhookService } from '../webhooks/service.js';
 import type { PipelineService } from '../flow/pipelines.js';
 import type { PromotionService } from '../flow/promotions.js';
+import type { StagePolicyService } from '../flow/approvals-policy.js';
+import type { PipelineInfoService } from '../flow/pipeline-info.js';
+import type { PipelineDiffService } from '../flow/diff-service.js';
+import type { PromotionViews } from '../flow/promotion-views.js';
 import type { ManifestService } from '../apps/manifest.js';
 import type { AppSetupService } from '../deploy/app-setups.js';
 import type { ProjectService } from '../projects/projects.js';
 import type { CiService } from '../projects/ci.js';
+import type { CiSettingsServices } from '../projects/ci-settings.js';
+import { isJobToken } from '../projects/job-tokens.js';
+import { jobTokenActor } from './job-token-scope.js';
+import type { MergeRequestService } from '../projects/merge-requests/index.js';
+import type { FlowAutomation } from '../flow/automation.js';
 import type { PublicUrls } from '../core/urls.js';
 import type { SlipwayConfig } from '../config.js';
 import { unauthorized } from '../core/errors.js';
@@ -44,11 +53,19 @@ export interface ApiDeps {
   webhooks: WebhookService;
   pipelines: PipelineService;
   promotions: PromotionService;
+  /** Slipway's own pipeline features: approval policies, pipelines:info, pipelines:diff, promotion records. */
+  pipelineFlow: { policies: StagePolicyService; info: PipelineInfoService; diff: PipelineDiffService; views: PromotionViews };
   manifests: ManifestService;
   appSetups: AppSetupService;
   /** CI projects and their pipelines (server-mode CI). */
   projects: ProjectService;
   ci: CiService;
+  /** Project CI settings: variables, protected refs, job tokens, environments. */
+  ciSettings: CiSettingsServices;
+  /** Merge requests on CI projects. */
+  mergeRequests: MergeRequestService;
+  /** Pipeline automation: connections to CI projects, auto-deploy, test runs, review apps. */
+  flowAutomation: FlowAutomation;
   /** PEM of the CA that signs Slipway's HTTPS certificate. */
   caPem: string;
 }
@@ -74,7 +91,8 @@ export async function actorOf(deps: ApiDeps, request: FastifyRequest): Promise<A
   if (cached) return cached;
   const key = apiKeyOf(request);
   if (!key) throw unauthorized('No API key was given: send "Authorization: Bearer <key>" (log in with `slipway login`).');
-  const account = await deps.accounts.authenticate(key);
+  // A CI job token (CI_JOB_TOKEN) is scoped to deploying its project's apps.
+  const account = isJobToken(key) ? await jobTokenActor(deps, request, key) : await deps.accounts.authenticate(key);
   if (!account) throw unauthorized('Invalid credentials provided: this API key is wrong or was revoked.');
   (request as unknown as Record<symbol, Account>)[ACCOUNT] = account;
   return account;

@@ -19,6 +19,10 @@ import { webhookRoutes } from './routes/webhooks.js';
 import { pipelineRoutes } from './routes/pipelines.js';
 import { appSetupRoutes } from './routes/app-setups.js';
 import { projectRoutes } from './routes/projects.js';
+import { ciSettingsRoutes } from './routes/ci-settings.js';
+import { mergeRequestRoutes } from './routes/merge-requests.js';
+import { pipelineAutomationRoutes } from './routes/pipeline-flow.js';
+import { reviewAppRoutes } from './routes/review-apps.js';
 
 export interface ApiOptions {
   serverFactory: FastifyServerFactory;
@@ -109,6 +113,10 @@ export function createApi(deps: ApiDeps, options: ApiOptions): FastifyInstance {
   pipelineRoutes(app, deps);
   appSetupRoutes(app, deps);
   projectRoutes(app, deps);
+  ciSettingsRoutes(app, deps);
+  mergeRequestRoutes(app, deps);
+  pipelineAutomationRoutes(app, deps);
+  reviewAppRoutes(app, deps);
   options.register?.(app);
   return app;
 }

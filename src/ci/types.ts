@@ -51,6 +51,8 @@ export interface MergeRequestContext {
   sourceBranch: string;
   targetBranch: string;
   title?: string;
+  /** CI_MERGE_REQUEST_DESCRIPTION (GitLab cuts it at 2,700 characters). */
+  description?: string;
   labels?: string[];
   diffBaseSha?: string;
   eventType?: 'detached' | 'merged_result' | 'merge_train';

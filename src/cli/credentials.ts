@@ -1,6 +1,8 @@
 // Where the CLI keeps the server URL and API key: `$SLIPWAY_CONFIG_DIR/credentials.json`
 // (default `~/.config/slipway`), written with mode 0600. `SLIPWAY_URL` and `SLIPWAY_API_KEY`
-// override what is stored.
+// override what is stored. Inside a Slipway CI job (CI_JOB_TOKEN and SLIPWAY_API_URL set, no
+// SLIPWAY_API_KEY) the job token is used and stored credentials are not read: a job on the
+// shell executor may share the server user's HOME, whose credentials are not the job's.
 import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
@@ -15,8 +17,8 @@ export interface StoredCredentials {
 }
 
 export interface Credentials extends StoredCredentials {
-  /** Where the key came from, for error messages. */
-  keySource: 'env' | 'file';
+  /** Where the key came from, for error messages (`job`: CI_JOB_TOKEN). */
+  keySource: 'env' | 'file' | 'job';
 }
 
 export function configDir(): string {
@@ -86,12 +88,15 @@ export function notLoggedIn(): CliError {
 
 /** The effective credentials, or a "Not logged in" error that says what to run. */
 export function loadCredentials(): Credentials {
-  const stored = readStored();
   const envKey = process.env.SLIPWAY_API_KEY;
   const envUrl = process.env.SLIPWAY_URL;
+  const jobToken = process.env.CI_JOB_TOKEN;
+  const jobUrl = process.env.SLIPWAY_API_URL;
+  if (!envKey && jobToken && jobUrl) return { url: normalizeUrl(envUrl || jobUrl), apiKey: jobToken, keySource: 'job' };
+  const stored = readStored();
   const apiKey = envKey || stored?.apiKey;
   if (!apiKey) throw notLoggedIn();
-  const url = envUrl ? normalizeUrl(envUrl) : stored?.url;
+  const url = envUrl ? normalizeUrl(envUrl) : (stored?.url ?? (envKey && jobUrl ? normalizeUrl(jobUrl) : undefined));
   if (!url) throw new CliError('SLIPWAY_API_KEY is set but no server URL is known. Set SLIPWAY_URL or run: slipway login --url URL');
   return { url, apiKey, email: envKey && envKey !== stored?.apiKey ? undefined : stored?.email, keySource: envKey ? 'env' : 'file' };
 }

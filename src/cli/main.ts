@@ -64,7 +64,7 @@ function explain(e: ApiError): string {
     let url = currentUrl();
     try {
       const creds = loadCredentials();
-      where = creds.keySource === 'env' ? 'SLIPWAY_API_KEY' : 'your stored credentials';
+      where = creds.keySource === 'env' ? 'SLIPWAY_API_KEY' : creds.keySource === 'job' ? 'CI_JOB_TOKEN' : 'your stored credentials';
       url = creds.url;
     } catch {
       /* keep the defaults */

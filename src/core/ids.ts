@@ -3,7 +3,13 @@ import { randomBytes, randomUUID, createHash } from 'node:crypto';
 export const newId = (): string => randomUUID();
 
 /** A URL-safe random secret, for API keys and capability URLs. */
-export const newSecret = (bytes = 24): string => randomBytes(bytes).toString('base64url');
+/** A random URL-safe secret; never starts with `-`, so it can follow a CLI flag as its value. */
+export function newSecret(bytes = 24): string {
+  for (;;) {
+    const secret = randomBytes(bytes).toString('base64url');
+    if (!secret.startsWith('-')) return secret;
+  }
+}
 
 export const sha256 = (value: string): string => createHash('sha256').update(value).digest('hex');
 

@@ -99,7 +99,8 @@ export class PipelineService {
     return this.db.selectFrom('pipelines').selectAll().where('id', '=', id).executeTakeFirst();
   }
 
-  private async resolveOwned(actor: Account, idOrName: string): Promise<PipelineRow> {
+  /** A pipeline the caller may change: its owner (or an admin). */
+  async resolveOwned(actor: Account, idOrName: string): Promise<PipelineRow> {
     const pipeline = await this.resolve(actor, idOrName);
     if (!actor.admin && pipeline.owner_id !== actor.id) throw forbidden(`Only the owner of pipeline ${pipeline.name} can change or delete it.`);
     return pipeline;

@@ -1,73 +1,51 @@
 import type { Kysely } from 'kysely';
 import type { Database, AppRow, PipelinePromotionRow, PipelinePromotionTargetRow, ReleaseRow } from '../store/schema.js';
-import type { Account } from '../auth/accounts.js';
+import type { Account, AccountService } from '../auth/accounts.js';
 import type { AppService } from '../apps/apps.js';
 import type { ReleaseService } from '../release/releases.js';
-import { parseConfig } from '../release/releases.js';
 import { newId, now, isUuid } from '../core/ids.js';
-import { invalidParams, notFound } from '../core/errors.js';
-import { PROMOTION_ORDER, type PipelineService } from './pipelines.js';
+import { conflict, notFound } from '../core/errors.js';
+import type { PipelineService } from './pipelines.js';
+import { policyForStages, type StagePolicyService } from './approvals-policy.js';
+import { checkDecision, decisionNote, type Decision } from './approvals-rules.js';
+import { PromotionRunner } from './promotion-runner.js';
+import { resolvePromotion, type PromotionRequest } from './promotion-request.js';
 
-export interface PromotionRequest {
-  pipeline?: { id?: unknown } | null;
-  source?: { app?: { id?: unknown } | null } | null;
-  targets?: unknown;
+export type { PromotionRequest } from './promotion-request.js';
+
+export interface PromotionDeps {
+  db: Kysely<Database>;
+  apps: AppService;
+  pipelines: PipelineService;
+  releases: ReleaseService;
+  accounts: AccountService;
+  policies: StagePolicyService;
 }
 
 /**
  * Promotions copy the source app's current slug, unchanged (same slug id, no rebuild), into
  * a new release of each target app. Each target keeps its own config vars and runs its own
  * release phase; a target that fails changes nothing for the others or for the source.
+ *
+ * A promotion into a stage whose policy requires approval is recorded with its targets
+ * `awaiting_approval` and releases nothing until an authorised user approves it (then it runs
+ * as any other) or someone rejects it (then it is completed with every target failed).
  */
 export class PromotionService {
-  private readonly running = new Map<string, Promise<void>>();
+  private readonly runner: PromotionRunner;
+  private readonly db: Kysely<Database>;
 
-  constructor(
-    private readonly db: Kysely<Database>,
-    private readonly apps: AppService,
-    private readonly pipelines: PipelineService,
-    private readonly releases: ReleaseService,
-  ) {}
+  constructor(private readonly deps: PromotionDeps) {
+    this.db = deps.db;
+    this.runner = new PromotionRunner(deps.db, deps.apps, deps.releases);
+  }
 
   async create(actor: Account, body: PromotionRequest): Promise<PipelinePromotionRow> {
-    if (!body || typeof body !== 'object') throw invalidParams('Send {"pipeline": {"id": …}, "source": {"app": {"id": …}}, "targets": [{"app": {"id": …}}]}.');
-    const pipelineId = body.pipeline?.id;
-    const sourceId = body.source?.app?.id;
-    if (typeof pipelineId !== 'string' || pipelineId === '') throw invalidParams('pipeline.id must name the pipeline to promote in.');
-    if (typeof sourceId !== 'string' || sourceId === '') throw invalidParams('source.app.id must name the app to promote from.');
-    const pipeline = await this.pipelines.resolve(actor, pipelineId);
-    const source = await this.apps.resolve(actor, sourceId);
-    const couplings = await this.pipelines.couplingsOf(actor, pipeline.id);
-    const sourceCoupling = couplings.find((c) => c.app_id === source.id);
-    if (!sourceCoupling) throw invalidParams(`${source.name} is not in pipeline ${pipeline.name}.`);
-
-    const targets: AppRow[] = [];
-    if (body.targets === undefined || body.targets === null || (Array.isArray(body.targets) && body.targets.length === 0)) {
-      const next = PROMOTION_ORDER[PROMOTION_ORDER.indexOf(sourceCoupling.stage) + 1];
-      if (!PROMOTION_ORDER.includes(sourceCoupling.stage) || !next) {
-        throw invalidParams(`Cannot promote ${source.name} from the ${sourceCoupling.stage} stage: there is no downstream stage. Name the target apps explicitly.`);
-      }
-      for (const c of couplings.filter((c) => c.stage === next)) {
-        const app = await this.apps.getById(c.app_id);
-        if (app) targets.push(app);
-      }
-      if (targets.length === 0) throw invalidParams(`Cannot promote ${source.name}: pipeline ${pipeline.name} has no apps in the ${next} stage.`);
-    } else {
-      if (!Array.isArray(body.targets)) throw invalidParams('targets must be a list of {"app": {"id": …}}.');
-      for (const t of body.targets as Array<{ app?: { id?: unknown } } | null>) {
-        const id = t?.app?.id;
-        if (typeof id !== 'string' || id === '') throw invalidParams('Each target needs app.id.');
-        const app = await this.apps.resolve(actor, id);
-        if (app.id === source.id) throw invalidParams(`Cannot promote ${source.name} to itself.`);
-        if (!couplings.some((c) => c.app_id === app.id)) throw invalidParams(`${app.name} is not in pipeline ${pipeline.name}; only apps of the same pipeline can be promotion targets.`);
-        if (!targets.some((x) => x.id === app.id)) targets.push(app);
-      }
-    }
-
-    const release = await this.releases.current(source.id);
-    const slug = await this.releases.slug(release?.slug_id ?? null);
-    if (!release || !slug) throw invalidParams(`${source.name} has no slug to promote: deploy it first.`);
-
+    const { pipeline, source, release, targets } = await resolvePromotion(this.deps, actor, body);
+    const policy = policyForStages(
+      targets.map((t) => t.stage),
+      await this.deps.policies.forPipeline(pipeline.id),
+    );
     const stamp = now();
     const promotion: PipelinePromotionRow = {
       id: newId(),
@@ -76,14 +54,18 @@ export class PromotionService {
       source_release_id: release.id,
       user_id: actor.id,
       status: 'pending',
+      approval_policy: policy,
+      approval_status: policy ? 'awaiting' : null,
+      decided_by: null,
+      decided_at: null,
       created_at: stamp,
       updated_at: stamp,
     };
-    const rows: PipelinePromotionTargetRow[] = targets.map((app) => ({
+    const rows: PipelinePromotionTargetRow[] = targets.map(({ app }) => ({
       id: newId(),
       promotion_id: promotion.id,
       app_id: app.id,
-      status: 'pending',
+      status: policy ? 'awaiting_approval' : 'pending',
       error_message: null,
       release_id: null,
       created_at: stamp,
@@ -93,21 +75,43 @@ export class PromotionService {
       await trx.insertInto('pipeline_promotions').values(promotion).execute();
       await trx.insertInto('pipeline_promotion_targets').values(rows).execute();
     });
-    const run = this.run(promotion, rows, source, release, actor).finally(() => this.running.delete(promotion.id));
-    this.running.set(promotion.id, run);
+    if (!policy) this.runner.start(promotion.id, rows, source, release, actor);
     return promotion;
+  }
+
+  /** Approves a promotion that waits for approval, then releases it into its targets. */
+  async approve(actor: Account, id: string): Promise<PipelinePromotionRow> {
+    const decided = await this.decide(actor, id, 'approve');
+    const targets = await this.targetRows(decided.id);
+    const source = await this.deps.apps.getById(decided.source_app_id);
+    const release = await this.db.selectFrom('releases').selectAll().where('id', '=', decided.source_release_id).executeTakeFirst();
+    if (!source || !release) {
+      for (const t of targets) await this.runner.finishTarget(t.id, 'failed', 'The source app or its release was deleted while the promotion waited for approval; nothing was released.');
+      await this.complete(decided.id);
+      return this.row(decided.id);
+    }
+    // The releases are made on behalf of the user who asked for the promotion.
+    const requester = (await this.deps.accounts.getById(decided.user_id)) ?? actor;
+    this.runner.start(decided.id, targets.map((t) => ({ ...t, status: 'pending' })), source, release as ReleaseRow, requester);
+    return this.row(decided.id);
+  }
+
+  /** Rejects (or, for the one who asked, cancels) a promotion that waits for approval. */
+  async reject(actor: Account, id: string): Promise<PipelinePromotionRow> {
+    const decided = await this.decide(actor, id, 'reject');
+    return this.row(decided.id);
   }
 
   /** Resolves when every target of a promotion has finished (for tests and shutdown). */
   async settled(promotionId: string): Promise<void> {
-    await this.running.get(promotionId);
+    await this.runner.settled(promotionId);
   }
 
   async get(actor: Account, id: string): Promise<PipelinePromotionRow> {
     const row = isUuid(id) ? await this.db.selectFrom('pipeline_promotions').selectAll().where('id', '=', id).executeTakeFirst() : undefined;
     if (!row) throw notFound('pipeline-promotion', `Couldn't find promotion ${id}.`);
     // Visible to whoever can see its pipeline.
-    await this.pipelines.resolve(actor, row.pipeline_id).catch(() => {
+    await this.deps.pipelines.resolve(actor, row.pipeline_id).catch(() => {
       throw notFound('pipeline-promotion', `Couldn't find promotion ${id}.`);
     });
     return row;
@@ -115,46 +119,97 @@ export class PromotionService {
 
   async targets(actor: Account, promotionId: string): Promise<PipelinePromotionTargetRow[]> {
     const promotion = await this.get(actor, promotionId);
-    return this.db.selectFrom('pipeline_promotion_targets').selectAll().where('promotion_id', '=', promotion.id).orderBy('created_at').orderBy('id').execute();
+    return this.targetRows(promotion.id);
   }
 
-  /** Targets left pending by a restart get the outcome of their release, or fail. */
+  targetRows(promotionId: string): Promise<PipelinePromotionTargetRow[]> {
+    return this.db.selectFrom('pipeline_promotion_targets').selectAll().where('promotion_id', '=', promotionId).orderBy('created_at').orderBy('id').execute();
+  }
+
+  /** A pipeline's promotions, newest first (at most `limit`). */
+  async list(actor: Account, pipelineIdOrName: string, limit = 100): Promise<PipelinePromotionRow[]> {
+    const pipeline = await this.deps.pipelines.resolve(actor, pipelineIdOrName);
+    return this.db.selectFrom('pipeline_promotions').selectAll().where('pipeline_id', '=', pipeline.id).orderBy('created_at', 'desc').orderBy('id', 'desc').limit(limit).execute();
+  }
+
+  /**
+   * After a restart: targets left `pending` get the outcome of their release, or fail.
+   * Promotions waiting for approval are not running, so they keep waiting.
+   */
   async failInterrupted(): Promise<void> {
     const pending = await this.db.selectFrom('pipeline_promotion_targets').selectAll().where('status', '=', 'pending').execute();
     for (const t of pending) {
       const release = t.release_id ? await this.db.selectFrom('releases').select('status').where('id', '=', t.release_id).executeTakeFirst() : undefined;
       const ok = release?.status === 'succeeded';
-      await this.finishTarget(t.id, ok ? 'succeeded' : 'failed', ok ? null : 'Slipway restarted during this promotion; promote again.');
+      await this.runner.finishTarget(t.id, ok ? 'succeeded' : 'failed', ok ? null : 'Slipway restarted during this promotion; promote again.');
     }
-    await this.db.updateTable('pipeline_promotions').set({ status: 'completed', updated_at: now() }).where('status', '=', 'pending').execute();
+    await this.db
+      .updateTable('pipeline_promotions')
+      .set({ status: 'completed', updated_at: now() })
+      .where('status', '=', 'pending')
+      .where((eb) => eb.or([eb('approval_status', 'is', null), eb('approval_status', '!=', 'awaiting')]))
+      .execute();
   }
 
-  private async run(promotion: PipelinePromotionRow, targets: PipelinePromotionTargetRow[], source: AppRow, release: ReleaseRow, actor: Account): Promise<void> {
-    await Promise.all(targets.map((t) => this.promoteTo(t, source, release, actor)));
-    await this.db.updateTable('pipeline_promotions').set({ status: 'completed', updated_at: now() }).where('id', '=', promotion.id).execute();
-  }
-
-  private async promoteTo(target: PipelinePromotionTargetRow, source: AppRow, sourceRelease: ReleaseRow, actor: Account): Promise<void> {
-    try {
-      const app = await this.apps.getById(target.app_id);
-      if (!app) return await this.finishTarget(target.id, 'failed', 'The target app was deleted during the promotion.');
-      const created = await this.releases.create({
-        app,
-        actor,
-        slugId: sourceRelease.slug_id,
-        config: parseConfig(app.config),
-        description: `Promote ${source.name} v${sourceRelease.version}`,
-      });
-      await this.db.updateTable('pipeline_promotion_targets').set({ release_id: created.id, updated_at: now() }).where('id', '=', target.id).execute();
-      const settled = await this.releases.settle(created);
-      if (settled.status === 'succeeded') return await this.finishTarget(target.id, 'succeeded', null);
-      await this.finishTarget(target.id, 'failed', `The release phase of ${app.name} v${created.version} failed; ${app.name} keeps running its previous release.`);
-    } catch (err) {
-      await this.finishTarget(target.id, 'failed', `Promotion failed: ${(err as Error).message}`).catch(() => undefined);
+  /**
+   * Checks the decision is allowed, then records it with its effect on the targets in one
+   * transaction (approved: `pending`, to be released; rejected: `failed`, and the promotion
+   * completed). Only once: of two concurrent decisions, the second fails.
+   */
+  private async decide(actor: Account, id: string, decision: Decision): Promise<PipelinePromotionRow> {
+    const promotion = await this.get(actor, id);
+    const pipeline = await this.deps.pipelines.resolve(actor, promotion.pipeline_id);
+    const targetApps = await this.targetApps(promotion.id);
+    const decider = promotion.decided_by ? await this.deps.accounts.getById(promotion.decided_by) : null;
+    const canAccessAll = (await Promise.all(targetApps.map((a) => this.deps.apps.canAccess(actor, a)))).every(Boolean);
+    checkDecision({ promotion, pipeline, targetApps, actor, decision, canAccessAll, deciderEmail: decider?.email ?? null });
+    const stamp = now();
+    const note = promotion.user_id === actor.id ? `Cancelled by ${actor.email}, who asked for it; nothing was released.` : `Rejected by ${actor.email}; nothing was released.`;
+    const updated = await this.db.transaction().execute(async (trx) => {
+      const result = await trx
+        .updateTable('pipeline_promotions')
+        .set({
+          approval_status: decision === 'approve' ? 'approved' : 'rejected',
+          decided_by: actor.id,
+          decided_at: stamp,
+          updated_at: stamp,
+          ...(decision === 'reject' ? { status: 'completed' } : {}),
+        })
+        .where('id', '=', promotion.id)
+        .where('approval_status', '=', 'awaiting')
+        .executeTakeFirst();
+      if (Number(result.numUpdatedRows) !== 1) return false;
+      await trx
+        .updateTable('pipeline_promotion_targets')
+        .set(decision === 'approve' ? { status: 'pending', updated_at: stamp } : { status: 'failed', error_message: note, updated_at: stamp })
+        .where('promotion_id', '=', promotion.id)
+        .where('status', '=', 'awaiting_approval')
+        .execute();
+      return true;
+    });
+    if (!updated) {
+      const latest = await this.row(promotion.id);
+      const who = latest.decided_by ? await this.deps.accounts.getById(latest.decided_by) : null;
+      checkDecision({ promotion: latest, pipeline, targetApps, actor, decision, canAccessAll, deciderEmail: who?.email ?? null });
+      throw conflict(decisionNote(latest, who?.email ?? null));
     }
+    return this.row(promotion.id);
   }
 
-  private async finishTarget(id: string, status: 'succeeded' | 'failed', message: string | null): Promise<void> {
-    await this.db.updateTable('pipeline_promotion_targets').set({ status, error_message: message, updated_at: now() }).where('id', '=', id).execute();
+  private async targetApps(promotionId: string): Promise<AppRow[]> {
+    const apps: AppRow[] = [];
+    for (const t of await this.targetRows(promotionId)) {
+      const app = await this.deps.apps.getById(t.app_id);
+      if (app) apps.push(app);
+    }
+    return apps;
+  }
+
+  private async complete(id: string): Promise<void> {
+    await this.db.updateTable('pipeline_promotions').set({ status: 'completed', updated_at: now() }).where('id', '=', id).execute();
+  }
+
+  private row(id: string): Promise<PipelinePromotionRow> {
+    return this.db.selectFrom('pipeline_promotions').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
   }
 }

@@ -1,27 +1,35 @@
 /**
  * Server-mode CI: a push to a project's repository plans `.gitlab-ci.yml` at the pushed commit
- * with the CI engine, records the pipeline and its jobs, and runs them in the background with
- * the same scheduler and shell executor as `slipway ci run` (each job attempt in a fresh copy
- * of the commit). Job logs go to the OutputStore, so they stream live and survive restarts.
+ * with the CI engine, records the pipeline, its jobs and its plan, and hands it to a
+ * PipelineRunner (pipeline-runner.ts), which runs the jobs with the same executor as
+ * `slipway ci run` from the stored state. Job control (play, retry, cancel, auto-cancel of
+ * redundant pipelines) is in ci-control.ts, start-up recovery in ci-recovery.ts. Job logs go to
+ * the OutputStore; artifacts and caches live under <data>/ci/<project>/.
  */
-import { mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { mkdirSync, renameSync, rmSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
+import type { Readable } from 'node:stream';
 import type { Kysely } from 'kysely';
-import { directoryFiles, formatCiError, loadPipeline, planPipeline, type CiError, type MergeRequestContext, type PipelineContext, type PipelineSource, type Plan, type PlannedJob } from '../ci/index.js';
-import { runLocalPipeline, type JobRecord } from '../ci/run/index.js';
+import { directoryFiles, formatCiError, loadPipeline, planPipeline, type CiError, type MergeRequestContext, type PipelineContext, type PipelineSource } from '../ci/index.js';
 import type { CiJobRow, CiPipelineRow, Database, ProjectRow } from '../store/schema.js';
-import type { OutputStore, OutputWriter } from '../logs/output-store.js';
+import type { OutputStore } from '../logs/output-store.js';
 import type { EventBus } from '../core/events.js';
+import { conflict } from '../core/errors.js';
 import { newId, now } from '../core/ids.js';
+import { artifactsArchive } from './ci-artifacts.js';
+import type { CiExtensions } from './ci-extensions.js';
+import { autoCancelRedundant, cancelJob, cancelPipeline, playJob, retryJob, retryPipeline, type ControlHost } from './ci-control.js';
+import { nextNumber, plannedRows, ProjectLocks } from './ci-job-rows.js';
+import { readPlan, serialisePlan } from './ci-plan-store.js';
+import { failInterruptedJobs } from './ci-recovery.js';
+import { JobSlots } from './ci-slots.js';
+import { PipelineRunner, RunnerClosed, type RunnerHost } from './pipeline-runner.js';
 import { changedPaths, commitFiles, commitInfo, defaultBranch, extractCommit, git } from './repository.js';
 
-export const ciJobLogKey = (jobId: string) => `ci-job-${jobId}`;
+export { ciJobLogKey } from './ci-job-rows.js';
 
-/** Statuses a job or pipeline never leaves. */
-const TERMINAL = new Set(['success', 'failed', 'canceled', 'skipped']);
-/** Job statuses that mean "Slipway was looking after it". */
-const ACTIVE = ['pending', 'running', 'waiting_for_resource', 'scheduled'];
 const ENTRY = '.gitlab-ci.yml';
 
 export interface RefUpdate {
@@ -40,6 +48,12 @@ export interface CiServiceOptions {
   /** The base URL pipelines and jobs are shown under (…/projects/<name>/pipelines/<n>). */
   baseUrl(): string;
   sandbox: 'auto' | 'on' | 'off';
+  /** Project CI settings (protected refs, variables, job tokens, environments): see ci-extensions.ts. */
+  extensions?: CiExtensions;
+  /** A project's bare repository (default: <dataDir>/repos/projects/<name>.git). */
+  repoDir?(project: ProjectRow): string;
+  /** How many jobs run at once, across all pipelines (default: the number of CPUs). */
+  concurrency?: number;
 }
 
 /** What a new pipeline runs for: a pushed branch or tag, or a merge request's source branch. */
@@ -65,11 +79,31 @@ export interface PipelineRequest {
 const isZero = (sha: string) => /^0+$/.test(sha);
 
 export class CiService {
-  /** Per-project queue: numbers are allocated one push at a time. */
-  private readonly locks = new Map<string, Promise<unknown>>();
-  private readonly active = new Set<Promise<void>>();
+  /** Per-project queue: numbers are allocated one at a time. Never wait for a runner while holding it. */
+  private readonly locks = new ProjectLocks();
+  private readonly runners = new Map<string, PipelineRunner>();
+  private readonly host: RunnerHost;
+  private readonly control: ControlHost;
 
-  constructor(private readonly o: CiServiceOptions) {}
+  constructor(private readonly o: CiServiceOptions) {
+    this.host = {
+      db: o.db,
+      outputs: o.outputs,
+      dataDir: o.dataDir,
+      sandbox: o.sandbox,
+      ...(o.extensions ? { extensions: o.extensions } : {}),
+      slots: new JobSlots(o.concurrency ?? Math.max(2, availableParallelism())),
+      locks: this.locks,
+      repoDir: (project) => o.repoDir?.(project) ?? join(o.dataDir, 'repos', 'projects', `${project.name}.git`),
+      pipelineUrl: (project, number) => this.pipelineUrl(project, number),
+      jobUrl: (project, number) => this.jobUrl(project, number),
+      finished: (pipeline, status) => this.finished(pipeline, status),
+      released: (runner) => {
+        if (this.runners.get(runner.pipelineId) === runner) this.runners.delete(runner.pipelineId);
+      },
+    };
+    this.control = { db: o.db, locks: this.locks, act: (pipeline, change) => this.act(pipeline, change) };
+  }
 
   pipelineUrl(project: ProjectRow, number: number): string {
     return `${this.o.baseUrl()}/projects/${project.name}/pipelines/${number}`;
@@ -120,7 +154,6 @@ export class CiService {
     const root = join(this.o.dataDir, 'ci', project.id);
     mkdirSync(root, { recursive: true });
     const srcDir = await mkdtemp(join(root, 'src-'));
-    let keep = false;
     try {
       await extractCommit(repoDir, sha, srcDir);
       const files = await commitFiles(repoDir, sha);
@@ -129,10 +162,11 @@ export class CiService {
         return undefined;
       }
       const context = await this.context(input, sha, files);
-      const stateDir = join(root, 'state');
+      const setup = await this.o.extensions?.pipelineSetup?.({ project, context });
+      if (setup) Object.assign(context, { refProtected: setup.refProtected, projectVariables: setup.variables });
       const loaded = await loadPipeline({ files: directoryFiles(srcDir, async () => files), entry: ENTRY, context, fetchRemote });
-      return await this.serialised(project.id, async () => {
-        const number = await this.nextNumber('ci_pipelines', project.id);
+      const created = await this.locks.run(project.id, async () => {
+        const number = await nextNumber(this.o.db, 'ci_pipelines', project.id);
         const plan = loaded.errors.length ? undefined : planPipeline(loaded, { ...context, pipelineIid: number });
         const errors: CiError[] = loaded.errors.length ? loaded.errors : (plan?.errors ?? []);
         if (plan && !errors.length && !plan.created) {
@@ -158,6 +192,8 @@ export class CiService {
           updated_at: stamp,
           started_at: null,
           finished_at: errors.length ? stamp : null,
+          plan: plan && !errors.length ? serialisePlan(plan, loaded.config ?? {}, { ...context, pipelineIid: number }, ENTRY) : null,
+          auto_canceled_by: null,
         };
         await this.o.db.insertInto('ci_pipelines').values(pipeline).execute();
         const url = this.pipelineUrl(project, number);
@@ -165,48 +201,30 @@ export class CiService {
           out(`Pipeline #${number} failed: ${ENTRY} is invalid (${url}):`);
           for (const e of errors) out(`  ${formatCiError(e)}`);
           this.finished(pipeline, 'failed');
-          return pipeline;
+          return { pipeline };
         }
-        let jobNumber = await this.nextNumber('ci_jobs', project.id);
-        const jobs: CiJobRow[] = plan.jobs.map((job, position) => {
-          const id = newId();
-          return {
-            id,
-            project_id: project.id,
-            pipeline_id: pipeline.id,
-            number: jobNumber++,
-            position,
-            name: job.name,
-            stage: job.stage,
-            stage_index: job.stageIndex,
-            run_when: job.when,
-            allow_failure: job.allowFailure ? 1 : 0,
-            status: 'created',
-            failure_reason: null,
-            failure_message: null,
-            exit_code: null,
-            attempts: 0,
-            log_key: ciJobLogKey(id),
-            created_at: stamp,
-            updated_at: stamp,
-            started_at: null,
-            finished_at: null,
-          };
-        });
+        const jobs: CiJobRow[] = plannedRows(plan.jobs, { projectId: project.id, pipelineId: pipeline.id, firstNumber: await nextNumber(this.o.db, 'ci_jobs', project.id) });
         if (jobs.length) await this.o.db.insertInto('ci_jobs').values(jobs).execute();
+        await this.o.extensions
+          ?.pipelineCreated?.({ project, pipeline, context: { ...context, pipelineIid: number }, jobs: jobs.map((row, i) => ({ row, job: plan.jobs[i] })) })
+          .catch((err) => console.error(`[ci] recording the environments of ${project.name}#${number} failed:`, (err as Error).message));
         out(`Pipeline #${number}: ${url}`);
-        keep = true;
-        const run = this.run(project, pipeline, jobs, { plan, config: loaded.config ?? {}, context: { ...context, pipelineIid: number }, srcDir, files, stateDir })
-          .catch((err) => console.error(`[ci] pipeline ${project.name}#${number} failed to run:`, err))
-          .finally(() => {
-            rmSync(srcDir, { recursive: true, force: true });
-            this.active.delete(run);
-          });
-        this.active.add(run);
-        return pipeline;
+        // The runner's checkout is the one planning used.
+        const runDir = join(root, 'pipelines', pipeline.id);
+        mkdirSync(runDir, { recursive: true });
+        renameSync(srcDir, join(runDir, 'src'));
+        return { pipeline, run: true };
       });
+      if (!created?.run) return created?.pipeline;
+      const canceled = await autoCancelRedundant(this.control, created.pipeline).catch((err) => {
+        console.error(`[ci] auto-canceling pipelines older than ${project.name}#${created.pipeline.number} failed:`, err);
+        return [];
+      });
+      if (canceled.length) out(`Auto-canceled redundant pipeline${canceled.length === 1 ? '' : 's'} ${canceled.map((n) => `#${n}`).join(', ')} (interruptible).`);
+      (await this.runnerFor(created.pipeline)).kick();
+      return created.pipeline;
     } finally {
-      if (!keep) rmSync(srcDir, { recursive: true, force: true });
+      rmSync(srcDir, { recursive: true, force: true });
     }
   }
 
@@ -249,147 +267,86 @@ export class CiService {
     });
   }
 
-  private serialised<T>(projectId: string, fn: () => Promise<T>): Promise<T> {
-    const previous = this.locks.get(projectId) ?? Promise.resolve();
-    const next = previous.then(fn, fn);
-    this.locks.set(projectId, next.catch(() => undefined));
-    return next;
-  }
-
-  private async nextNumber(table: 'ci_pipelines' | 'ci_jobs', projectId: string): Promise<number> {
-    const row = await this.o.db.selectFrom(table).select((eb) => eb.fn.max('number').as('max')).where('project_id', '=', projectId).executeTakeFirst();
-    return Number(row?.max ?? 0) + 1;
-  }
-
-  /** Runs a recorded pipeline; every job state change is written to the store as it happens. */
-  private async run(
-    project: ProjectRow,
-    pipeline: CiPipelineRow,
-    jobs: CiJobRow[],
-    input: { plan: Plan; config: Record<string, unknown>; context: PipelineContext; srcDir: string; files: string[]; stateDir: string },
-  ): Promise<void> {
-    const { db, outputs } = this.o;
-    const byName = new Map(jobs.map((j) => [j.name, j]));
-    const writers = new Map<string, OutputWriter>();
-    let writes: Promise<unknown> = Promise.resolve();
-    const write = (fn: () => Promise<unknown>) => {
-      writes = writes.then(fn).catch((err) => console.error(`[ci] recording ${project.name}#${pipeline.number} failed:`, err));
-    };
-    const writer = (job: PlannedJob): OutputWriter | undefined => {
-      const row = byName.get(job.name);
-      if (!row) return undefined;
-      let w = writers.get(row.id);
-      if (!w) writers.set(row.id, (w = outputs.open(row.log_key)));
-      return w;
-    };
-    const onJobState = (record: JobRecord) => {
-      const row = byName.get(record.job.name);
-      if (!row) return;
-      const status = record.status;
-      if (status === 'running') {
-        writer(record.job)?.line(`Running on Slipway (shell executor), commit ${pipeline.sha.slice(0, 8)} (${pipeline.ref}), attempt ${record.attempts}`);
-      } else if (TERMINAL.has(status)) {
-        const w = writers.get(row.id);
-        if (w) {
-          if (status === 'success') w.line('Job succeeded');
-          writers.delete(row.id);
-          void w.close();
-        }
+  /** Runs a change in the pipeline's runner (see PipelineRunner.act). */
+  private async act<T>(pipeline: CiPipelineRow, change: (runner: PipelineRunner) => Promise<T>): Promise<T> {
+    for (;;) {
+      const runner = await this.runnerFor(pipeline);
+      try {
+        return await runner.act(() => change(runner));
+      } catch (err) {
+        if (!(err instanceof RunnerClosed)) throw err;
       }
-      const stamp = now();
-      const patch: Partial<CiJobRow> = {
-        status,
-        attempts: record.attempts,
-        updated_at: stamp,
-        failure_reason: status === 'failed' ? (record.result?.failureReason ?? 'unknown_failure') : null,
-        failure_message: status === 'failed' ? (record.result?.message ?? null) : null,
-        exit_code: record.result?.exitCode ?? null,
-      };
-      if (status === 'running') patch.started_at = new Date(record.startedAt ?? Date.now()).toISOString();
-      if (TERMINAL.has(status)) patch.finished_at = stamp;
-      write(() => db.updateTable('ci_jobs').set(patch).where('id', '=', row.id).execute());
-    };
-
-    const started = now();
-    write(() => db.updateTable('ci_pipelines').set({ status: 'running', started_at: started, updated_at: started }).where('id', '=', pipeline.id).execute());
-    let status: string;
-    try {
-      const result = await runLocalPipeline({
-        projectDir: input.srcDir,
-        files: input.files,
-        plan: input.plan,
-        config: input.config,
-        context: input.context,
-        entry: ENTRY,
-        stateDir: input.stateDir,
-        sandbox: this.o.sandbox,
-        runnerDescription: 'Slipway server',
-        ids: {
-          pipelineId: pipeline.number,
-          pipelineIid: pipeline.number,
-          pipelineUrl: this.pipelineUrl(project, pipeline.number),
-          job: (job) => {
-            const number = byName.get(job.name)?.number ?? 0;
-            return { id: number, url: this.jobUrl(project, number) };
-          },
-        },
-        hooks: { onJobState },
-        onOutput: (job, text) => writer(job)?.line(text.replace(/\n$/, '')),
-      });
-      status = result.status;
-    } catch (err) {
-      status = 'failed';
-      const message = `the runner failed: ${(err as Error).message}`;
-      write(() =>
-        db
-          .updateTable('ci_jobs')
-          .set({ status: 'failed', failure_reason: 'runner_system_failure', failure_message: message, finished_at: now(), updated_at: now() })
-          .where('pipeline_id', '=', pipeline.id)
-          .where('status', 'in', ['created', ...ACTIVE])
-          .execute(),
-      );
     }
-    for (const w of writers.values()) await w.close();
-    const finished = now();
-    write(() => db.updateTable('ci_pipelines').set({ status, finished_at: finished, updated_at: finished }).where('id', '=', pipeline.id).execute());
-    await writes;
-    this.finished(pipeline, status);
+  }
+
+  /** The pipeline's runner: the one at work, or a new one (from the stored plan). */
+  private async runnerFor(pipeline: CiPipelineRow): Promise<PipelineRunner> {
+    const existing = this.runners.get(pipeline.id);
+    if (existing && !existing.closed) return existing;
+    if (existing) await existing.done;
+    const fresh = await this.pipelineById(pipeline.id);
+    const project = await this.o.db.selectFrom('projects').selectAll().where('id', '=', pipeline.project_id).executeTakeFirst();
+    const plan = fresh && readPlan(fresh);
+    if (!fresh || !project || !plan) throw conflict(`Pipeline #${pipeline.number} cannot run jobs any more: it has no stored plan (it failed to load, or it predates job control). Push again for a new pipeline.`);
+    const again = this.runners.get(pipeline.id);
+    if (again) return again.closed ? this.runnerFor(pipeline) : again;
+    const runner = new PipelineRunner(this.host, project, fresh, plan);
+    this.runners.set(pipeline.id, runner);
+    return runner;
+  }
+
+  /** Plays a manual job, or a delayed job now (a finished manual job runs again). */
+  play(job: CiJobRow, userId: string): Promise<CiJobRow> {
+    return playJob(this.control, job, userId);
+  }
+
+  /** A new attempt of a finished job (GitLab's retry): returns the new job. */
+  retry(job: CiJobRow, userId: string): Promise<CiJobRow> {
+    return retryJob(this.control, job, userId);
+  }
+
+  /** New attempts of the pipeline's failed and canceled jobs. */
+  retryPipeline(pipeline: CiPipelineRow, userId: string): Promise<CiJobRow[]> {
+    return retryPipeline(this.control, pipeline, userId);
+  }
+
+  cancel(job: CiJobRow): Promise<CiJobRow> {
+    return cancelJob(this.control, job);
+  }
+
+  async cancelPipeline(pipeline: CiPipelineRow): Promise<void> {
+    if (!readPlan(pipeline)) throw conflict(`Pipeline #${pipeline.number} is ${pipeline.status}: there is nothing to cancel.`);
+    await cancelPipeline(this.control, pipeline);
+  }
+
+  /** The job's artifacts as a gzipped tarball; undefined when it has none (or they expired). */
+  artifacts(job: CiJobRow): Readable | undefined {
+    return artifactsArchive(this.o.dataDir, job);
   }
 
   /**
-   * At start-up: jobs a dead Slipway was running (or about to run) failed with
-   * `runner_system_failure`; jobs still waiting behind them are skipped; their pipelines failed.
+   * At start-up: jobs a dead Slipway was running failed with `runner_system_failure` (retried
+   * when their `retry:` says so); see ci-recovery.ts. `resume()` then carries the pipelines on.
    */
   async failInterrupted(): Promise<void> {
-    const { db, outputs } = this.o;
-    for (const dir of safeReaddir(join(this.o.dataDir, 'ci'))) {
-      for (const entry of safeReaddir(join(this.o.dataDir, 'ci', dir))) if (entry.startsWith('src-')) rmSync(join(this.o.dataDir, 'ci', dir, entry), { recursive: true, force: true });
-    }
-    const stamp = now();
-    const pipelines = await db.selectFrom('ci_pipelines').select('id').where('status', 'in', ['created', 'running']).execute();
-    if (pipelines.length === 0) return;
-    const ids = pipelines.map((p) => p.id);
-    const message = 'Slipway stopped while this job was running (system failure)';
-    const interrupted = await db.selectFrom('ci_jobs').select(['id', 'log_key', 'status']).where('pipeline_id', 'in', ids).where('status', 'in', ACTIVE).execute();
-    for (const job of interrupted) {
-      if (job.status !== 'running') continue;
-      const w = outputs.open(job.log_key);
-      w.line(`ERROR: Job failed (system failure): ${message}`);
-      await w.close();
-    }
-    await db
-      .updateTable('ci_jobs')
-      .set({ status: 'failed', failure_reason: 'runner_system_failure', failure_message: message, finished_at: stamp, updated_at: stamp })
-      .where('pipeline_id', 'in', ids)
-      .where('status', 'in', ACTIVE)
-      .execute();
-    await db.updateTable('ci_jobs').set({ status: 'skipped', finished_at: stamp, updated_at: stamp }).where('pipeline_id', 'in', ids).where('status', '=', 'created').execute();
-    await db.updateTable('ci_pipelines').set({ status: 'failed', failure_reason: 'runner_system_failure', finished_at: stamp, updated_at: stamp }).where('id', 'in', ids).execute();
+    await failInterruptedJobs({ db: this.o.db, outputs: this.o.outputs, dataDir: this.o.dataDir, locks: this.locks });
   }
 
-  /** Waits for running pipelines (tests and graceful shutdown). */
+  /** Carries on the pipelines that were running when Slipway stopped (after failInterrupted). */
+  async resume(): Promise<void> {
+    const pipelines = await this.o.db.selectFrom('ci_pipelines').selectAll().where('status', 'in', ['created', 'running']).where('plan', 'is not', null).execute();
+    for (const pipeline of pipelines) {
+      try {
+        (await this.runnerFor(pipeline)).kick();
+      } catch (err) {
+        console.error(`[ci] resuming pipeline ${pipeline.number} failed:`, (err as Error).message);
+      }
+    }
+  }
+
+  /** Waits until no pipeline has work left (tests and graceful shutdown). */
   async idle(): Promise<void> {
-    await Promise.all([...this.active]);
+    while (this.runners.size) await Promise.all([...this.runners.values()].map((r) => r.done));
   }
 
   async pipelines(projectId: string): Promise<CiPipelineRow[]> {
@@ -405,19 +362,11 @@ export class CiService {
   }
 
   async jobs(pipelineId: string): Promise<CiJobRow[]> {
-    return this.o.db.selectFrom('ci_jobs').selectAll().where('pipeline_id', '=', pipelineId).orderBy('position').execute();
+    return this.o.db.selectFrom('ci_jobs').selectAll().where('pipeline_id', '=', pipelineId).orderBy('position').orderBy('number').execute();
   }
 
   async job(projectId: string, number: number): Promise<CiJobRow | undefined> {
     return this.o.db.selectFrom('ci_jobs').selectAll().where('project_id', '=', projectId).where('number', '=', number).executeTakeFirst();
-  }
-}
-
-function safeReaddir(dir: string): string[] {
-  try {
-    return readdirSync(dir);
-  } catch {
-    return [];
   }
 }
 

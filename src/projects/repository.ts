@@ -28,11 +28,13 @@ export function extractCommit(repoDir: string, sha: string, dir: string): Promis
     archive.stderr.on('data', (c: Buffer) => (errors += c.toString()));
     tar.stderr.on('data', (c: Buffer) => (errors += c.toString()));
     archive.stdout.pipe(tar.stdin);
-    let archiveCode: number | null = null;
-    archive.on('close', (code) => (archiveCode = code));
+    // Both processes must have exited: either may close first.
+    const exited = (child: typeof archive | typeof tar) => new Promise<number | null>((done) => child.on('close', (code) => done(code)));
     archive.on('error', reject);
     tar.on('error', reject);
-    tar.on('close', (code) => (code === 0 && archiveCode === 0 ? resolve() : reject(new Error(`extracting ${sha} failed: ${errors.trim()}`))));
+    Promise.all([exited(archive), exited(tar)]).then(([archiveCode, tarCode]) =>
+      archiveCode === 0 && tarCode === 0 ? resolve() : reject(new Error(`extracting ${sha} failed: ${errors.trim() || `git archive exited ${archiveCode}, tar ${tarCode}`}`)),
+    );
   });
 }
 

@@ -3,6 +3,18 @@
  * ISO-8601 text and structured values as JSON text, so that SQLite and PostgreSQL hold
  * exactly the same data through the same migrations.
  */
+import type { CiVariableRow, CiProtectedRefRow, CiSettingsRow, CiJobTokenRow, CiEnvironmentRow, CiDeploymentRow } from './schema-ci-settings.js';
+
+/** CI project settings (CI/CD variables, protected refs, job tokens, environments). */
+export type { CiVariableRow, CiProtectedRefRow, CiSettingsRow, CiJobTokenRow, CiEnvironmentRow, CiDeploymentRow };
+
+import type { MergeRequestRow } from './merge-request-rows.js';
+
+export type { MergeRequestRow };
+import type { PipelineAutoDeployRuleRow, PipelineAutoDeployRow, FlowTestRunRow, ReviewAppConfigRow, ReviewAppRow } from './flow-automation-rows.js';
+
+export type { PipelineAutoDeployRuleRow, PipelineAutoDeployRow, FlowTestRunRow, ReviewAppConfigRow, ReviewAppRow };
+
 export interface AccountRow {
   id: string;
   email: string;
@@ -165,9 +177,17 @@ export interface PipelinePromotionRow {
   pipeline_id: string;
   source_app_id: string;
   source_release_id: string;
+  /** Who asked for the promotion. */
   user_id: string;
-  /** `pending` until every target has finished, then `completed`. */
+  /** `pending` until every target has finished (or it was rejected), then `completed`. */
   status: string;
+  /** The approval policy it was created under: null (none), any_user or different_user. */
+  approval_policy: string | null;
+  /** null (no approval needed), awaiting, approved or rejected. */
+  approval_status: string | null;
+  /** The account that approved or rejected it, and when. */
+  decided_by: string | null;
+  decided_at: string | null;
   created_at: string;
   updated_at: string;
 }
@@ -176,10 +196,21 @@ export interface PipelinePromotionTargetRow {
   id: string;
   promotion_id: string;
   app_id: string;
-  /** pending, succeeded or failed. */
+  /** awaiting_approval, pending, succeeded or failed. */
   status: string;
   error_message: string | null;
   release_id: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+/** A stage of a pipeline that needs an approval before a promotion releases into it. */
+export interface PipelineStagePolicyRow {
+  pipeline_id: string;
+  stage: string;
+  /** any_user, or different_user (not the one who asked for the promotion). */
+  approver: string;
+  updated_by: string;
   created_at: string;
   updated_at: string;
 }
@@ -302,6 +333,10 @@ export interface CiPipelineRow {
   updated_at: string;
   started_at: string | null;
   finished_at: string | null;
+  /** JSON: the plan the pipeline was created with (jobs, merged configuration, context); null for config errors. */
+  plan: string | null;
+  /** The number of the newer pipeline that auto-canceled this one (interruptible jobs). */
+  auto_canceled_by: string | null;
 }
 
 export interface CiJobRow {
@@ -329,6 +364,14 @@ export interface CiJobRow {
   updated_at: string;
   started_at: string | null;
   finished_at: string | null;
+  /** 1 once a newer attempt of the job exists (GitLab keeps retried jobs, hidden by default). */
+  retried: number;
+  /** When a delayed job is due. */
+  scheduled_at: string | null;
+  /** JSON: the job's stored artifacts ({files, dotenv, expire_in, expires_at}), or null. */
+  artifacts: string | null;
+  /** Who played or retried this attempt (GITLAB_USER_* for it). */
+  user_id: string | null;
 }
 
 export interface Database {
@@ -348,6 +391,7 @@ export interface Database {
   pipeline_couplings: PipelineCouplingRow;
   pipeline_promotions: PipelinePromotionRow;
   pipeline_promotion_targets: PipelinePromotionTargetRow;
+  pipeline_stage_policies: PipelineStagePolicyRow;
   app_webhooks: AppWebhookRow;
   app_webhook_events: AppWebhookEventRow;
   app_webhook_deliveries: AppWebhookDeliveryRow;
@@ -356,4 +400,16 @@ export interface Database {
   projects: ProjectRow;
   ci_pipelines: CiPipelineRow;
   ci_jobs: CiJobRow;
+  ci_variables: CiVariableRow;
+  ci_protected_refs: CiProtectedRefRow;
+  ci_settings: CiSettingsRow;
+  ci_job_tokens: CiJobTokenRow;
+  ci_environments: CiEnvironmentRow;
+  ci_deployments: CiDeploymentRow;
+  merge_requests: MergeRequestRow;
+  pipeline_auto_deploy_rules: PipelineAutoDeployRuleRow;
+  pipeline_auto_deploys: PipelineAutoDeployRow;
+  flow_test_runs: FlowTestRunRow;
+  review_app_configs: ReviewAppConfigRow;
+  review_apps: ReviewAppRow;
 }

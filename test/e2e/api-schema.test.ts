@@ -505,6 +505,44 @@ test('pipelines: pipelines, couplings, filters, promotions', async () => {
   await callError('POST', '/pipeline-promotions', 422, 'invalid_params', { body: { pipeline: { id: pipeline.id }, source: { app: { id: prod.app.id } } } });
   await callError('GET', '/pipeline-promotions/00000000-0000-4000-8000-000000000000', 404, 'not_found');
 
+  // Slipway extensions (not in the Heroku schema, like /projects): approval policies, promotion
+  // records, approve/reject, pipelines:info's overview and pipelines:diff. Shapes checked here.
+  const ext = async (method: string, path: string, body?: unknown): Promise<any> => {
+    const res = await s.api(method, path, body);
+    record(method, path);
+    assert.ok(res.headers.get('request-id'), `${method} ${path} answered without a Request-Id header`);
+    assert.equal(res.status, 200, `${method} ${path} → ${res.status}: ${res.text}`);
+    return res.body;
+  };
+  const promote = { pipeline: { id: pipeline.id }, source: { app: { id: staging.app.id } }, targets: [{ app: { id: prod.app.id } }] };
+  const policies = await ext('GET', `/pipelines/${pipeline.id}/approval-policies`);
+  assert.deepEqual(policies.map((p: any) => [p.stage, p.approval_required]), [['development', false], ['staging', false], ['production', false]]);
+  assert.equal((await ext('PATCH', `/pipelines/${pipeline.id}/approval-policies/production`, { approver: 'different_user' })).approval_required, true);
+  await callError('PATCH', `/pipelines/${pipeline.id}/approval-policies/review`, 422, 'invalid_params', { body: { approval_required: true } });
+  await callError('PATCH', `/pipelines/${pipeline.id}/approval-policies/production`, 422, 'invalid_params', { body: { approver: 'anyone' } });
+  const held = (await call('POST', '/pipeline-promotions', { body: promote, status: 201 })).body;
+  assert.equal(held.status, 'pending');
+  assert.equal((await call('GET', `/pipeline-promotions/${held.id}/promotion-targets`, { status: 200 })).body[0].status, 'pending');
+  const heldRecord = await ext('GET', `/pipeline-promotions/${held.id}/record`);
+  assert.deepEqual([heldRecord.approval.status, heldRecord.targets[0].status], ['awaiting', 'awaiting_approval']);
+  await callError('POST', `/pipeline-promotions/${held.id}/actions/approve`, 403, 'forbidden');
+  await callError('POST', `/pipeline-promotions/${promotion.id}/actions/approve`, 422, 'invalid_params');
+  assert.equal((await ext('POST', `/pipeline-promotions/${held.id}/actions/reject`)).approval.status, 'rejected');
+  await callError('POST', `/pipeline-promotions/${held.id}/actions/reject`, 409, 'conflict');
+  await ext('PATCH', `/pipelines/${pipeline.id}/approval-policies/production`, { approver: 'any_user' });
+  const waiting = (await call('POST', '/pipeline-promotions', { body: promote, status: 201 })).body;
+  assert.equal((await ext('POST', `/pipeline-promotions/${waiting.id}/actions/approve`)).approval.status, 'approved');
+  await waitFor('the approved promotion to finish', async () => (await s.api('GET', `/pipeline-promotions/${waiting.id}`)).body.status === 'completed', 120_000, 250);
+  assert.equal((await ext('PATCH', `/pipelines/${pipeline.id}/approval-policies/production`, { approval_required: false })).approval_required, false);
+  const history = await ext('GET', `/pipelines/${pipeline.id}/promotions`);
+  assert.deepEqual(history.map((p: any) => p.id), [promotion.id, held.id, waiting.id]);
+  const overview = await ext('GET', `/pipelines/${pipeline.id}/overview`);
+  const prodState = overview.stages.find((st: any) => st.name === 'production').apps[0];
+  assert.equal(prodState.current_release.id, (await ext('GET', `/pipeline-promotions/${waiting.id}/record`)).targets[0].release.id);
+  const diff = await ext('GET', `/apps/${APP}/pipeline-diff`);
+  assert.deepEqual(diff.comparisons.map((c: any) => [c.app.name, c.state]), [[PROD, 'up_to_date']]);
+  await callError('GET', `/apps/${PROD}/pipeline-diff`, 422, 'invalid_params');
+
   assert.equal((await call('DELETE', `/pipeline-couplings/${prod.id}`, { status: 200 })).body.id, prod.id);
   assert.equal((await call('DELETE', `/pipelines/${pipeline.id}`, { status: 200 })).body.id, pipeline.id);
   await callError('GET', `/pipeline-couplings/${staging.id}`, 404, 'not_found');
@@ -587,6 +625,181 @@ test('CI projects, pipelines, jobs and job logs (Slipway extension)', async () =
   assert.match(await log.text(), /hello from ci/);
   await callError('GET', '/projects/schema-ci/pipelines/99', 404, 'not_found');
   await callError('GET', '/projects/schema-ci/jobs/x', 404, 'not_found');
+
+  // Job control (GitLab's REST names) and artifacts.
+  const jobId = pipeline.jobs[0].id;
+  await callError('POST', `/projects/schema-ci/jobs/${jobId}/play`, 409, 'conflict');
+  await callError('POST', `/projects/schema-ci/jobs/${jobId}/cancel`, 409, 'conflict');
+  await callError('GET', `/projects/schema-ci/jobs/${jobId}/artifacts`, 404, 'not_found');
+  await callError('POST', '/projects/schema-ci/pipelines/1/retry', 409, 'conflict');
+  const canceled = await s.api('POST', '/projects/schema-ci/pipelines/1/cancel');
+  record('POST', '/projects/schema-ci/pipelines/1/cancel');
+  assert.equal(canceled.status, 200, canceled.text);
+  assert.equal(canceled.body.status, 'success');
+  const retried = await s.api('POST', `/projects/schema-ci/jobs/${jobId}/retry`);
+  record('POST', `/projects/schema-ci/jobs/${jobId}/retry`);
+  assert.equal(retried.status, 201, retried.text);
+  assert.notEqual(retried.body.id, jobId);
+  assert.equal(retried.body.name, 'hello');
+  await waitFor('the retried job to finish', async () => (await s.api('GET', `/projects/schema-ci/jobs/${retried.body.id}`)).body?.status === 'success', 60_000, 200);
+});
+
+test('merge requests on CI projects (Slipway extension, GitLab names)', async () => {
+  // Not in the Heroku schema: shapes checked here, errors by callError.
+  const created = await s.api('POST', '/projects', { name: 'schema-mr' });
+  assert.equal(created.status, 201, created.text);
+  const repo = mkdtempSync(join(tmpdir(), 'slipway-schema-mr-'));
+  await git(repo, 'init', '-q', '-b', 'main');
+  writeFileSync(join(repo, '.gitlab-ci.yml'), 'mr:\n  script: echo mr\n  rules:\n    - if: $CI_PIPELINE_SOURCE == "merge_request_event"\n');
+  await git(repo, 'add', '-A');
+  await git(repo, 'commit', '-q', '-m', 'ci');
+  await git(repo, 'checkout', '-q', '-b', 'feat');
+  writeFileSync(join(repo, 'feat.txt'), 'feat\n');
+  await git(repo, 'add', '-A');
+  await git(repo, 'commit', '-q', '-m', 'feat');
+  assert.equal((await git(repo, 'push', gitUrl(s, 'schema-mr'), 'main', 'feat')).code, 0);
+  const base = '/projects/schema-mr/merge_requests';
+  const mr = async (method: string, path: string, status: number, body?: unknown) => {
+    const res = await s.api(method, path, body);
+    record(method, path);
+    assert.ok(res.headers.get('request-id'));
+    assert.equal(res.status, status, `${method} ${path} → ${res.status}: ${res.text}`);
+    return res.body;
+  };
+  const opened = await mr('POST', base, 201, { source_branch: 'feat', target_branch: 'main', title: 'Feat' });
+  assert.deepEqual([opened.iid, opened.state, opened.head_pipeline?.source], [1, 'opened', 'merge_request_event']);
+  for (const key of ['id', 'iid', 'project_id', 'title', 'description', 'state', 'source_branch', 'target_branch', 'sha', 'merge_commit_sha', 'author', 'merged_by', 'web_url', 'head_pipeline', 'review_app', 'messages']) {
+    assert.ok(key in opened, `merge request JSON has ${key}`);
+  }
+  assert.equal((await mr('GET', base, 200)).length, 1);
+  assert.equal((await mr('GET', `${base}/1`, 200)).title, 'Feat');
+  assert.equal((await mr('PUT', `${base}/1`, 200, { description: 'more' })).description, 'more');
+  assert.equal((await mr('GET', `${base}/1/pipelines`, 200))[0].source, 'merge_request_event');
+  assert.equal((await mr('POST', `${base}/1/close`, 200)).state, 'closed');
+  assert.equal((await mr('POST', `${base}/1/reopen`, 200)).state, 'opened');
+  await callError('PUT', `${base}/1/merge`, 409, 'conflict', { body: { sha: '0'.repeat(40) } });
+  await callError('POST', `${base}/1/merge`, 422, 'invalid_params', { body: { should_remove_source_branch: 'maybe' } });
+  const merged = await mr('PUT', `${base}/1/merge`, 200, {});
+  assert.equal(merged.state, 'merged');
+  await callError('POST', `${base}/1/merge`, 409, 'conflict');
+  await callError('POST', base, 422, 'invalid_params', { body: { source_branch: 'nope' } });
+  await callError('GET', `${base}/9`, 404, 'not_found');
+});
+
+test('CI project settings: variables, protected refs, environments, deployments (Slipway extension)', async () => {
+  // Not in the Heroku schema: GitLab's shapes checked here, errors by callError.
+  assert.equal((await s.api('POST', '/projects', { name: 'schema-cis' })).status, 201);
+  const base = '/projects/schema-cis';
+  const req = async (method: string, path: string, status: number, body?: unknown) => {
+    const res = await s.api(method, path, body);
+    record(method, path);
+    assert.ok(res.headers.get('request-id'));
+    assert.equal(res.status, status, `${method} ${path} → ${res.status}: ${res.text}`);
+    return res.body;
+  };
+  const created = await req('POST', `${base}/variables`, 201, { key: 'TOKEN', value: 'masked-value-123', masked: true, protected: true, environment_scope: 'production' });
+  assert.deepEqual(created, { key: 'TOKEN', value: null, variable_type: 'env_var', protected: true, masked: true, raw: false, environment_scope: 'production', description: null });
+  await req('POST', `${base}/variables`, 201, { key: 'PLAIN', value: 'hello' });
+  await callError('POST', `${base}/variables`, 409, 'conflict', { body: { key: 'PLAIN', value: 'again' } });
+  await callError('POST', `${base}/variables`, 422, 'invalid_params', { body: { key: 'SHORT', value: 'abc', masked: true } });
+  assert.equal((await req('GET', `${base}/variables`, 200)).length, 2);
+  assert.equal((await req('GET', `${base}/variables/PLAIN`, 200)).value, 'hello');
+  assert.equal((await req('PUT', `${base}/variables/PLAIN`, 200, { value: 'changed', description: 'a note' })).description, 'a note');
+  await callError('GET', `${base}/variables/NOPE`, 404, 'not_found');
+  const deleted = await s.api('DELETE', `${base}/variables/PLAIN`);
+  record('DELETE', `${base}/variables/PLAIN`);
+  assert.equal(deleted.status, 204);
+
+  assert.deepEqual((await req('GET', `${base}/protected-branches`, 200)).map((b: { name: string }) => b.name), ['main']);
+  assert.equal((await req('POST', `${base}/protected-branches`, 201, { name: 'release/*' })).name, 'release/*');
+  await callError('POST', `${base}/protected-branches`, 409, 'conflict', { body: { name: 'release/*' } });
+  await callError('POST', `${base}/protected-branches`, 422, 'invalid_params', { body: { name: 'bad..name' } });
+  assert.equal((await s.api('DELETE', `${base}/protected-branches/${encodeURIComponent('release/*')}`)).status, 204);
+  record('DELETE', `${base}/protected-branches/x`);
+  assert.equal((await req('POST', `${base}/protected-tags`, 201, { name: 'v*' })).name, 'v*');
+  assert.equal((await req('GET', `${base}/protected-tags`, 200)).length, 1);
+  assert.equal((await s.api('DELETE', `${base}/protected-tags/${encodeURIComponent('v*')}`)).status, 204);
+  record('DELETE', `${base}/protected-tags/x`);
+  await callError('DELETE', `${base}/protected-tags/v2`, 404, 'not_found');
+
+  const repo = mkdtempSync(join(tmpdir(), 'slipway-schema-cis-'));
+  await git(repo, 'init', '-q', '-b', 'main');
+  writeFileSync(join(repo, '.gitlab-ci.yml'), 'ship:\n  environment: { name: production, url: "https://example.com" }\n  script: echo shipping\n');
+  await git(repo, 'add', '-A');
+  await git(repo, 'commit', '-q', '-m', 'ci');
+  assert.equal((await git(repo, 'push', gitUrl(s, 'schema-cis'), 'main')).code, 0);
+  const deployment = await waitFor('the deployment to succeed', async () => {
+    const list = (await s.api('GET', `${base}/deployments`)).body;
+    return list?.[0]?.status === 'success' ? list[0] : undefined;
+  }, 60_000, 200);
+  record('GET', `${base}/deployments`);
+  assert.deepEqual([deployment.action, deployment.deployment_tier, deployment.environment.name, deployment.deployable.name], ['start', 'production', 'production', 'ship']);
+  assert.equal((await req('GET', `${base}/deployments/${deployment.id}`, 200)).uuid, deployment.uuid);
+  await callError('GET', `${base}/deployments/99`, 404, 'not_found');
+  const [env] = await req('GET', `${base}/environments`, 200);
+  assert.deepEqual([env.name, env.slug, env.state, env.tier, env.external_url, env.last_deployment.id], ['production', 'production', 'available', 'production', 'https://example.com', deployment.id]);
+});
+
+test('review apps (Heroku review-app, review-app-config) and pipeline automation (Slipway extension)', async () => {
+  const me = (await s.api('GET', '/account')).body;
+  assert.equal((await s.api('POST', '/projects', { name: 'schema-flow' })).status, 201);
+  const repo = mkdtempSync(join(tmpdir(), 'slipway-schema-flow-'));
+  await git(repo, 'init', '-q', '-b', 'main');
+  writeFileSync(join(repo, 'Procfile'), 'web: node server.js\n');
+  writeFileSync(join(repo, 'server.js'), "require('http').createServer((q, r) => r.end('review ' + process.env.KIND)).listen(process.env.PORT);\n");
+  writeFileSync(join(repo, 'app.json'), JSON.stringify({ environments: { review: { env: { KIND: 'review' } } } }));
+  await git(repo, 'add', '-A');
+  await git(repo, 'commit', '-q', '-m', 'app');
+  await git(repo, 'checkout', '-q', '-b', 'feat');
+  writeFileSync(join(repo, 'feat.txt'), 'feat\n');
+  await git(repo, 'add', '-A');
+  await git(repo, 'commit', '-q', '-m', 'feat');
+  assert.equal((await git(repo, 'push', gitUrl(s, 'schema-flow'), 'main', 'feat')).code, 0);
+  const pipeline = (await call('POST', '/pipelines', { body: { name: 'schema-flow', owner: { id: me.id, type: 'user' } }, status: 201 })).body;
+  const base = `/pipelines/${pipeline.id}`;
+  // Slipway's own resources: not in the Heroku schema, shapes checked here.
+  const slip = async (method: string, path: string, status: number, body?: unknown) => {
+    const res = await s.api(method, path, body);
+    record(method, path);
+    assert.ok(res.headers.get('request-id'));
+    assert.equal(res.status, status, `${method} ${path} → ${res.status}: ${res.text}`);
+    return res.body;
+  };
+  await callError('POST', `${base}/review-app-config`, 422, 'invalid_params', { body: {} });
+  assert.equal((await slip('GET', `${base}/connection`, 200)).project, null);
+  assert.equal((await slip('PATCH', `${base}/connection`, 200, { project: 'schema-flow' })).project.name, 'schema-flow');
+  await callError('PATCH', `${base}/connection`, 422, 'invalid_params', { body: {} });
+  assert.equal((await slip('PUT', `${base}/auto-deploy-rules/staging`, 200, { branch: 'main', wait_for_ci: false })).wait_for_ci, false);
+  assert.equal((await slip('GET', `${base}/auto-deploy-rules`, 200)).length, 1);
+  await callError('PUT', `${base}/auto-deploy-rules/review`, 422, 'invalid_params', { body: { branch: 'main' } });
+  assert.equal((await slip('DELETE', `${base}/auto-deploy-rules/staging`, 200)).stage, 'staging');
+  await callError('DELETE', `${base}/auto-deploy-rules/staging`, 404, 'not_found');
+  assert.deepEqual(await slip('GET', `${base}/auto-deploys`, 200), []);
+  assert.deepEqual(await slip('GET', `${base}/test-runs`, 200), []);
+
+  const accept = { Accept: 'application/vnd.heroku+json; version=3.review-apps' };
+  const config = (await call('POST', `${base}/review-app-config`, { body: { repo: 'me/schema-flow', automatic_review_apps: false }, headers: accept, status: 201 })).body;
+  assert.equal(config.automatic_review_apps, false);
+  assert.equal((await call('GET', `${base}/review-app-config`, { headers: accept, status: 200 })).body.pipeline_id, pipeline.id);
+  assert.equal((await call('PATCH', `${base}/review-app-config`, { body: { destroy_stale_apps: true, stale_days: 3 }, headers: accept, status: 200 })).body.stale_days, 3);
+  await callError('PATCH', `${base}/review-app-config`, 422, 'invalid_params', { body: { stale_days: 0 } });
+  const body = { branch: 'feat', pipeline: pipeline.id, source_blob: { url: 'resolve', version: null } };
+  const created = (await call('POST', '/review-apps', { body, headers: accept, status: 201 })).body;
+  assert.equal(created.status, 'pending');
+  const ready = await waitFor('the review app to be created', async () => {
+    const res = (await call('GET', `/review-apps/${created.id}`, { headers: accept, status: 200 })).body;
+    if (res.status === 'errored') throw new Error(res.message);
+    return res.status === 'created' ? res : undefined;
+  }, 120_000, 250);
+  assert.equal((await call('GET', `${base}/review-apps`, { headers: accept, status: 200 })).body[0].id, created.id);
+  assert.equal((await call('GET', `/apps/${ready.app.id}/review-app`, { headers: accept, status: 200 })).body.id, created.id);
+  await callError('POST', '/review-apps', 409, 'conflict', { body });
+  assert.equal((await call('DELETE', `/review-apps/${created.id}`, { headers: accept, status: 200 })).body.status, 'deleting');
+  await waitFor('the review app to be deleted', async () => (await s.api('GET', `/review-apps/${created.id}`)).body?.status === 'deleted', 60_000, 200);
+  await callError('GET', '/review-apps/00000000-0000-4000-8000-000000000000', 404, 'not_found');
+  await call('DELETE', `${base}/review-app-config`, { headers: accept, status: 200 });
+  await callError('GET', `${base}/review-app-config`, 404, 'not_found');
+  assert.equal((await slip('DELETE', `${base}/connection`, 200)).project, null);
 });
 
 test('every route the server registers was exercised by this file', () => {

@@ -214,7 +214,7 @@ test('a job running when Slipway is killed is failed with runner_system_failure 
   }, 30_000, 50);
   await s.kill();
   await s.restart();
-  const pipeline = (await s.api('GET', `/projects/${PROJECT}/pipelines/${number}`)).body;
+  const pipeline = await finished(number);
   assert.equal(pipeline.status, 'failed');
   const slow = jobNamed(pipeline, 'slow');
   assert.equal(slow.id, job.id);

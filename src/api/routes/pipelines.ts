@@ -7,6 +7,7 @@ import { GENERATION } from '../serializers.js';
 import { appJson } from './apps.js';
 import { invalidParams } from '../../core/errors.js';
 import { isUuid } from '../../core/ids.js';
+import { pipelineFlowRoutes } from './pipelines-slipway.js';
 
 export function pipelineJson(p: PipelineRow) {
   return {
@@ -43,14 +44,19 @@ export function promotionJson(p: PipelinePromotionRow) {
   };
 }
 
+/**
+ * A target in Heroku's shape. Heroku knows no approvals: a target waiting for one is
+ * `pending` (so `heroku pipelines:promote` keeps waiting) with a note saying what it waits for.
+ */
 export function promotionTargetJson(t: PipelinePromotionTargetRow) {
+  const awaiting = t.status === 'awaiting_approval';
   return {
     app: { id: t.app_id },
-    error_message: t.error_message,
+    error_message: awaiting ? `Waiting for approval: slipway pipelines:approve ${t.promotion_id}` : t.error_message,
     id: t.id,
     pipeline_promotion: { id: t.promotion_id },
     release: t.release_id ? { id: t.release_id } : null,
-    status: t.status,
+    status: awaiting ? 'pending' : t.status,
   };
 }
 
@@ -194,4 +200,6 @@ export function pipelineRoutes(app: FastifyInstance, deps: ApiDeps): void {
     const list = (await deps.promotions.targets(actor, (request.params as { promotion: string }).promotion)).map(promotionTargetJson);
     return sendList(request, reply, list, { defaultField: 'id', fields: { id: (t) => t.id } });
   });
+
+  pipelineFlowRoutes(app, deps);
 }

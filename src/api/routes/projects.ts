@@ -3,10 +3,12 @@ import type { CiJobRow, CiPipelineRow, ProjectRow } from '../../store/schema.js'
 import type { ApiDeps } from '../context.js';
 import { actorOf, userRef } from '../context.js';
 import { notFound } from '../../core/errors.js';
+import { readArtifacts } from '../../projects/ci-plan-store.js';
 
 /**
  * Slipway's own CI endpoints (not in the Heroku schema): projects, their pipelines and jobs,
- * and job logs (text/plain, streamed live while the job runs unless `?follow=false`).
+ * job logs (text/plain, streamed live while the job runs unless `?follow=false`), job control
+ * with GitLab's REST names (play, retry, cancel) and job artifacts (a gzipped tarball).
  */
 export function projectRoutes(app: FastifyInstance, deps: ApiDeps): void {
   const projectOf = async (request: FastifyRequest) => {
@@ -23,6 +25,20 @@ export function projectRoutes(app: FastifyInstance, deps: ApiDeps): void {
     const job = await deps.ci.job(project.id, numberOf(request, 'job'));
     if (!job) throw notFound('job', "Couldn't find that job.");
     return { project, job };
+  };
+  const pipelineOf = async (request: FastifyRequest) => {
+    const project = await projectOf(request);
+    const pipeline = await deps.ci.pipeline(project.id, numberOf(request, 'pipeline'));
+    if (!pipeline) throw notFound('pipeline', "Couldn't find that pipeline.");
+    return { project, pipeline };
+  };
+  const jobReply = async (project: ProjectRow, job: CiJobRow) => jobJson(deps, project, (await deps.ci.pipelineById(job.pipeline_id))!, job);
+  const pipelineReply = async (project: ProjectRow, pipeline: CiPipelineRow, includeRetried = false) => {
+    const fresh = (await deps.ci.pipelineById(pipeline.id))!;
+    const all = await deps.ci.jobs(fresh.id);
+    const jobs = includeRetried ? all : all.filter((j) => j.retried !== 1);
+    const stages = [...new Map(jobs.map((j) => [j.stage_index, j.stage])).entries()].sort((a, b) => a[0] - b[0]).map(([, name]) => name);
+    return { ...pipelineJson(deps, project, fresh), stages, jobs: jobs.map((j) => jobJson(deps, project, fresh, j)) };
   };
 
   app.post('/projects', async (request, reply) => {
@@ -45,18 +61,52 @@ export function projectRoutes(app: FastifyInstance, deps: ApiDeps): void {
   });
 
   app.get('/projects/:project/pipelines/:id', async (request) => {
-    const project = await projectOf(request);
-    const pipeline = await deps.ci.pipeline(project.id, numberOf(request, 'pipeline'));
-    if (!pipeline) throw notFound('pipeline', "Couldn't find that pipeline.");
-    const jobs = await deps.ci.jobs(pipeline.id);
-    const stages = [...new Map(jobs.map((j) => [j.stage_index, j.stage])).entries()].sort((a, b) => a[0] - b[0]).map(([, name]) => name);
-    return { ...pipelineJson(deps, project, pipeline), stages, jobs: jobs.map((j) => jobJson(deps, project, pipeline, j)) };
+    const { project, pipeline } = await pipelineOf(request);
+    return pipelineReply(project, pipeline, (request.query as { include_retried?: string }).include_retried === 'true');
+  });
+
+  app.post('/projects/:project/pipelines/:id/retry', async (request, reply) => {
+    const { project, pipeline } = await pipelineOf(request);
+    await deps.ci.retryPipeline(pipeline, (await actorOf(deps, request)).id);
+    reply.code(201);
+    return pipelineReply(project, pipeline);
+  });
+
+  app.post('/projects/:project/pipelines/:id/cancel', async (request) => {
+    const { project, pipeline } = await pipelineOf(request);
+    await deps.ci.cancelPipeline(pipeline);
+    return pipelineReply(project, pipeline);
   });
 
   app.get('/projects/:project/jobs/:id', async (request) => {
     const { project, job } = await jobOf(request);
-    const pipeline = await deps.ci.pipelineById(job.pipeline_id);
-    return jobJson(deps, project, pipeline!, job);
+    return jobReply(project, job);
+  });
+
+  app.post('/projects/:project/jobs/:id/play', async (request) => {
+    const { project, job } = await jobOf(request);
+    return jobReply(project, await deps.ci.play(job, (await actorOf(deps, request)).id));
+  });
+
+  app.post('/projects/:project/jobs/:id/retry', async (request, reply) => {
+    const { project, job } = await jobOf(request);
+    const attempt = await deps.ci.retry(job, (await actorOf(deps, request)).id);
+    reply.code(201);
+    return jobReply(project, attempt);
+  });
+
+  app.post('/projects/:project/jobs/:id/cancel', async (request) => {
+    const { project, job } = await jobOf(request);
+    return jobReply(project, await deps.ci.cancel(job));
+  });
+
+  app.get('/projects/:project/jobs/:id/artifacts', async (request, reply) => {
+    const { job } = await jobOf(request);
+    const archive = deps.ci.artifacts(job);
+    if (!archive) throw notFound('artifacts', `Job #${job.number} (${job.name}) has no artifacts${job.artifacts ? ' any more (they expired)' : ''}.`);
+    reply.header('Content-Type', 'application/gzip');
+    reply.header('Content-Disposition', `attachment; filename="artifacts-${job.number}.tar.gz"`);
+    return reply.send(archive);
   });
 
   app.get('/projects/:project/jobs/:id/log', async (request, reply) => {
@@ -93,6 +143,7 @@ function pipelineJson(deps: ApiDeps, project: ProjectRow, p: CiPipelineRow) {
     source: p.source,
     status: p.status,
     failure_reason: p.failure_reason,
+    auto_canceled_by: p.auto_canceled_by === null ? null : Number(p.auto_canceled_by),
     errors: JSON.parse(p.errors) as string[],
     web_url: deps.ci.pipelineUrl(project, p.number),
     created_at: p.created_at,
@@ -103,6 +154,7 @@ function pipelineJson(deps: ApiDeps, project: ProjectRow, p: CiPipelineRow) {
 }
 
 function jobJson(deps: ApiDeps, project: ProjectRow, pipeline: CiPipelineRow, j: CiJobRow) {
+  const artifacts = readArtifacts(j);
   return {
     id: j.number,
     uuid: j.id,
@@ -115,6 +167,9 @@ function jobJson(deps: ApiDeps, project: ProjectRow, pipeline: CiPipelineRow, j:
     failure_message: j.failure_message,
     exit_code: j.exit_code,
     attempts: j.attempts,
+    retried: j.retried === 1,
+    scheduled_at: j.scheduled_at,
+    artifacts: artifacts ? { files: artifacts.files.length, expire_at: artifacts.expires_at ?? null, download_url: `${deps.ci.jobUrl(project, j.number)}/artifacts` } : null,
     pipeline: { id: pipeline.number, ref: pipeline.ref, sha: pipeline.sha },
     web_url: deps.ci.jobUrl(project, j.number),
     log_url: `${deps.ci.jobUrl(project, j.number)}/log`,

@@ -1,13 +1,13 @@
 // The local-mode driver behind `slipway ci run`: takes a planned pipeline, gives each job
 // attempt a fresh checkout, its caches and artifacts, its final variables, runs it on the
 // shell executor, and keeps what it leaves (artifacts, dotenv variables, caches). The
-// scheduler decides the order. A server-mode driver will reuse scheduler, executor and the
-// helpers here with its own storage.
+// scheduler decides the order. The server's pipeline runner uses the same job attempts
+// (createJobRunner) with its own order (progress.ts) and storage (an ArtifactStore).
 import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Plan, PlannedJob } from '../plan/plan.js';
 import { type Hash, type PipelineContext } from '../types.js';
 import { predefinedVariables, slugify } from '../variables/predefined.js';
@@ -18,6 +18,7 @@ import type { Executor, JobRecord, JobResult, PipelineResult, SchedulerHooks } f
 import { parseDuration } from './duration.js';
 import { Scheduler } from './scheduler.js';
 import { bwrapWorks, ShellExecutor } from './shell-executor.js';
+import { containerRouter, usesContainers } from './docker-select.js';
 import { jobVariables } from './variables.js';
 import { checkout, sourceTree, type SourceTree } from './workspace.js';
 
@@ -88,9 +89,48 @@ export interface LocalRunOptions {
   onOutput?(job: PlannedJob, text: string): void;
   signal?: AbortSignal;
   /** Server mode: the ids and URLs the server gave the pipeline and its jobs (default: a local counter). */
-  ids?: { pipelineId: number; pipelineIid: number; pipelineUrl: string; job(job: PlannedJob): { id: number; url: string } };
+  ids?: { pipelineId: number; pipelineIid: number; pipelineUrl: string; createdAt?: string; job(job: PlannedJob): { id: number; url: string } };
+  /** Server mode: artifacts kept outside the run directory (durable, per job attempt). */
+  artifactStore?: ArtifactStore;
+  /** Where job directories go (default: a new temporary directory); removed at the end unless `keep`. */
+  workDir?: string;
   /** CI_RUNNER_DESCRIPTION (default `slipway ci run`). */
   runnerDescription?: string;
+  /**
+   * Server mode: called before each attempt with the job's predefined variables; may add
+   * predefined variables (CI_JOB_TOKEN…), replace the project variables for this job
+   * (environment scopes), add values to mask, and give file variables to write.
+   */
+  prepareJob?(job: PlannedJob, info: { attempt: number; timeoutMs: number; predefined: Record<string, string> }): Promise<JobPreparation | undefined>;
+  /** Directories put first on every job's PATH and paths bound read-only into job sandboxes. */
+  jobTools?: { path: readonly string[]; binds: readonly string[] };
+}
+
+export interface JobPreparation {
+  predefined?: Record<string, string>;
+  projectVariables?: Record<string, string>;
+  masked?: readonly string[];
+  /** Absolute path → contents (file-type variables), written with mode 0600 after the checkout. */
+  files?: Record<string, string>;
+}
+
+/** Where a server keeps artifacts: what earlier jobs left, and where a job's go. */
+export interface ArtifactStore {
+  /** The artifacts of the pipeline's jobs so far (the newest attempt of each), in pipeline order. */
+  list(): Promise<StoredArtifacts[]>;
+  /** The (emptied) directory for this attempt's artifacts. */
+  dir(job: PlannedJob): string;
+  save(job: PlannedJob, entry: StoredArtifacts): Promise<void>;
+}
+
+/** One run's job attempts: what the scheduler (local) or the server's pipeline runner calls. */
+export interface JobRunner {
+  runDir: string;
+  runAttempt(job: PlannedJob, context: { attempt: number; signal: AbortSignal; record: Pick<JobRecord, 'played'> }): Promise<JobResult>;
+  resourceGroup(job: PlannedJob): string | undefined;
+  artifacts: StoredArtifacts[];
+  executorName(): string;
+  close(): Promise<void>;
 }
 
 export interface LocalRunResult extends PipelineResult {
@@ -102,26 +142,48 @@ export interface LocalRunResult extends PipelineResult {
 export class UnknownJobError extends Error {}
 
 export async function runLocalPipeline(options: LocalRunOptions): Promise<LocalRunResult> {
-  const { plan, context } = options;
+  const { plan } = options;
   const selected = selectJobs(plan, options.only ?? []);
   if (selected.unknown.length) throw new UnknownJobError(`No job named ${selected.unknown.map((n) => JSON.stringify(n)).join(', ')} in this pipeline.`);
+  const manual = new Set([...(options.manual ?? []), ...selected.jobs.filter((j) => options.only?.some((n) => n === j.name || n === j.baseName)).map((j) => j.name)]);
+  for (const name of options.manual ?? []) {
+    if (!plan.jobs.some((j) => j.name === name || j.baseName === name)) throw new UnknownJobError(`--manual ${JSON.stringify(name)}: no such job in this pipeline.`);
+    for (const j of plan.jobs) if (j.baseName === name) manual.add(j.name);
+  }
+  const runner = await createJobRunner(options, selected.jobs);
+  const scheduler = new Scheduler({ jobs: selected.jobs, runAttempt: runner.runAttempt, concurrency: options.concurrency, manual, hooks: options.hooks, signal: options.signal, resourceGroup: runner.resourceGroup });
+  try {
+    const result = await scheduler.run();
+    return { ...result, runDir: runner.runDir, executor: runner.executorName(), artifacts: runner.artifacts };
+  } finally {
+    await runner.close();
+  }
+}
+
+/** Prepares a run (sandbox, source tree, caches, predefined variables) and returns its job attempts. */
+export async function createJobRunner(options: LocalRunOptions, jobs: readonly PlannedJob[]): Promise<JobRunner> {
+  const { context } = options;
   const stateDir = options.stateDir ?? ciStateDir(options.projectDir);
   const cacheRoot = join(stateDir, 'cache');
   mkdirSync(cacheRoot, { recursive: true });
-  const runDir = mkdtempSync(join(tmpdir(), 'slipway-ci-'));
+  const runDir = options.workDir ?? mkdtempSync(join(tmpdir(), 'slipway-ci-'));
+  mkdirSync(runDir, { recursive: true });
   const buildsDir = join(runDir, 'builds');
   const artifactsDir = join(runDir, 'artifacts');
 
   const sandbox = options.sandbox === 'off' ? false : options.sandbox === 'on' ? true : await bwrapWorks();
   if (options.sandbox === 'on' && !(await bwrapWorks())) throw new Error('bubblewrap (/usr/bin/bwrap) does not work here; run with --no-sandbox');
-  const executor = options.executor ?? new ShellExecutor({ sandbox });
+  const executor = options.executor ?? new ShellExecutor({ sandbox, ...(options.jobTools ? { tools: options.jobTools } : {}) });
+  const routeContainers = containerRouter({ shellForImages: options.shellForImages, projectVariables: context.projectVariables, pipelineVariables: context.variables });
+  const executorsUsed = new Set<string>();
+  const basePath = [...(options.jobTools?.path ?? []), process.env.PATH ?? ''].filter(Boolean).join(':');
   const tree: SourceTree = await sourceTree(options.projectDir, options.files);
   const tracked = new Set(tree.files);
   const lastCommits = gitLastCommits(options.projectDir);
 
   const pipelineIid = options.ids?.pipelineIid ?? nextPipelineIid(stateDir);
   const pipelineId = options.ids?.pipelineId ?? pipelineIid;
-  const createdAt = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+  const createdAt = options.ids?.createdAt ?? new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
   const predefined: Record<string, string> = {
     ...predefinedVariables({ ...context, pipelineIid }),
     CI_PIPELINE_ID: String(pipelineId),
@@ -135,16 +197,11 @@ export async function runLocalPipeline(options: LocalRunOptions): Promise<LocalR
     CI_DISPOSABLE_ENVIRONMENT: 'true',
   };
   predefined.CI_PIPELINE_URL = options.ids?.pipelineUrl ?? `${predefined.CI_PROJECT_URL}/-/pipelines/${pipelineId}`;
-  const manual = new Set([...(options.manual ?? []), ...selected.jobs.filter((j) => options.only?.some((n) => n === j.name || n === j.baseName)).map((j) => j.name)]);
-  for (const name of options.manual ?? []) {
-    if (!plan.jobs.some((j) => j.name === name || j.baseName === name)) throw new UnknownJobError(`--manual ${JSON.stringify(name)}: no such job in this pipeline.`);
-    for (const j of plan.jobs) if (j.baseName === name) manual.add(j.name);
-  }
 
   const stored: StoredArtifacts[] = [];
   const storedByJob = new Map<string, StoredArtifacts>();
   let jobCounter = 0;
-  const index = new Map(selected.jobs.map((j, i) => [j.name, i + 1]));
+  const index = new Map(jobs.map((j, i) => [j.name, i + 1]));
   const staticVars = (job: PlannedJob) => ({ ...predefined, ...jobPredefined(job), ...job.variables, ...context.projectVariables, ...context.variables });
 
   // A finished job's directory is renamed away at once (a retry reuses the path) and removed
@@ -161,43 +218,52 @@ export async function runLocalPipeline(options: LocalRunOptions): Promise<LocalR
     removals.push(rm(trash, { recursive: true, force: true }).catch(() => undefined));
   };
 
-  const runAttempt = async (job: PlannedJob, attemptContext: { attempt: number; signal: AbortSignal; record: JobRecord }): Promise<JobResult> => {
+  const runAttempt: JobRunner['runAttempt'] = async (job, attemptContext) => {
     const out = (text: string) => options.onOutput?.(job, text);
     const fail = (result: JobResult): JobResult => {
       out(`ERROR: Job failed: ${result.message ?? result.failureReason}\n`);
       return result;
     };
-    if ((job.config.image !== undefined && job.config.image !== null) || (job.config.services !== undefined && job.config.services !== null && !(Array.isArray(job.config.services) && job.config.services.length === 0))) {
-      if (!options.shellForImages) {
-        const image = typeof job.config.image === 'string' ? job.config.image : JSON.stringify(job.config.image ?? job.config.services);
-        return fail({ status: 'failed', failureReason: 'runner_unsupported', message: `the job uses image ${image}, and no Docker executor is configured; pass --shell to run it on the shell executor` });
-      }
-      out(`WARNING: running on the shell executor although the job uses image/services (--shell)\n`);
+    // Jobs with image/services: the Docker executor, the shell when opted in, else a clear failure.
+    let jobExecutor = executor;
+    let containerPaths: Record<string, string> = {};
+    if (usesContainers(job.config)) {
+      const route = await routeContainers(job.config, predefined.CI_PROJECT_PATH);
+      if (route.kind === 'fail') return fail({ status: 'failed', failureReason: route.failureReason, message: route.message });
+      if (route.kind === 'shell') out(`WARNING: running on the shell executor although the job uses image/services (--shell / SLIPWAY_CI_SHELL_FOR_IMAGES)\n`);
+      else [jobExecutor, containerPaths] = [route.executor, route.paths];
     }
     const assigned = options.ids?.job(job);
     const jobId = assigned?.id ?? ++jobCounter + pipelineId * 1000;
     const workdir = join(buildsDir, `${index.get(job.name)}-${slugify(job.name) || 'job'}`);
-    const sources = artifactSources(job, stored);
+    const sources = artifactSources(job, options.artifactStore ? await options.artifactStore.list() : stored);
     const dotenv: Record<string, string> = {};
     for (const s of sources) Object.assign(dotenv, s.dotenv);
     const timeoutSeconds = parseDuration(job.config.timeout) ?? DEFAULT_TIMEOUT_SECONDS;
+    const jobPredefinedVars: Record<string, string> = {
+      ...predefined,
+      ...jobPredefined(job),
+      CI_JOB_ID: String(jobId),
+      CI_JOB_URL: assigned?.url ?? `${predefined.CI_PROJECT_URL}/-/jobs/${jobId}`,
+      CI_JOB_STARTED_AT: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
+      CI_JOB_TIMEOUT: String(Math.round(timeoutSeconds)),
+      CI_PROJECT_DIR: workdir,
+      ...(attemptContext.record.played ? { CI_JOB_MANUAL: 'true' } : {}),
+    };
+    let prepared: JobPreparation | undefined;
+    try {
+      prepared = await options.prepareJob?.(job, { attempt: attemptContext.attempt, timeoutMs: timeoutSeconds * 1000, predefined: jobPredefinedVars });
+    } catch (e) {
+      return fail({ status: 'failed', failureReason: 'runner_system_failure', message: `could not prepare the job's variables: ${(e as Error).message}` });
+    }
     const variables = jobVariables({
       job,
       config: options.config,
-      predefined: {
-        ...predefined,
-        ...jobPredefined(job),
-        CI_JOB_ID: String(jobId),
-        CI_JOB_URL: assigned?.url ?? `${predefined.CI_PROJECT_URL}/-/jobs/${jobId}`,
-        CI_JOB_STARTED_AT: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
-        CI_JOB_TIMEOUT: String(Math.round(timeoutSeconds)),
-        CI_PROJECT_DIR: workdir,
-        ...(attemptContext.record.played ? { CI_JOB_MANUAL: 'true' } : {}),
-      },
+      predefined: { ...jobPredefinedVars, ...prepared?.predefined, ...containerPaths },
       dotenv,
-      projectVariables: context.projectVariables,
+      projectVariables: prepared?.projectVariables ?? context.projectVariables,
       pipelineVariables: context.variables,
-      base: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '' },
+      base: { PATH: basePath, HOME: process.env.HOME ?? '' },
     });
     const strategy = variables.GIT_STRATEGY;
     try {
@@ -215,9 +281,16 @@ export async function runLocalPipeline(options: LocalRunOptions): Promise<LocalR
       if (s.expiresAt !== undefined && s.expiresAt < now) return fail({ status: 'failed', failureReason: 'unmet_prerequisites', message: `the artifacts of ${s.job} have expired` });
       copyFiles(s.dir, workdir, s.files);
     }
+    let fileDirs: string[];
+    try {
+      fileDirs = writeJobFiles(prepared?.files);
+    } catch (e) {
+      return fail({ status: 'failed', failureReason: 'runner_system_failure', message: `could not write the job's file variables: ${(e as Error).message}` });
+    }
     const list = (v: unknown) => (v === undefined || v === null ? [] : [v].flat().map(String));
     const afterSeconds = parseDuration(variables.RUNNER_AFTER_SCRIPT_TIMEOUT) ?? AFTER_SCRIPT_TIMEOUT_SECONDS;
-    const result = await executor.run({
+    executorsUsed.add(jobExecutor.name);
+    const result = await jobExecutor.run({
       job,
       attempt: attemptContext.attempt,
       beforeScript: list(job.config.before_script),
@@ -225,12 +298,13 @@ export async function runLocalPipeline(options: LocalRunOptions): Promise<LocalR
       afterScript: list(job.config.after_script),
       workdir,
       variables,
-      masked: options.masked ?? [],
+      masked: [...(options.masked ?? []), ...(prepared?.masked ?? [])],
       timeoutMs: timeoutSeconds * 1000,
       afterScriptTimeoutMs: afterSeconds * 1000,
       onOutput: out,
       signal: attemptContext.signal,
     });
+    for (const dir of fileDirs) rmSync(dir, { recursive: true, force: true });
     if (result.status === 'failed') fail(result);
 
     const spec = artifactSpec(job, variables);
@@ -241,14 +315,15 @@ export async function runLocalPipeline(options: LocalRunOptions): Promise<LocalR
       for (const problem of reports.problems) out(`WARNING: dotenv report ${problem}\n`);
       if (keep && spec.paths.length + Number(spec.untracked) > 0 && files.length === 0) out(`WARNING: ${spec.paths.join(', ')}: no matching files\n`);
       if (files.length || Object.keys(reports.variables).length) {
-        const dir = join(artifactsDir, String(index.get(job.name)));
+        const dir = options.artifactStore?.dir(job) ?? join(artifactsDir, String(index.get(job.name)));
         rmSync(dir, { recursive: true, force: true });
         copyFiles(workdir, dir, files);
         const entry: StoredArtifacts = { job: job.name, stageIndex: job.stageIndex, dir, files, dotenv: reports.variables, ...(spec.expireIn !== undefined ? { expireIn: spec.expireIn } : {}) };
         const expiresAt = expiryOf(spec.expireIn, Date.now());
         if (expiresAt !== undefined) entry.expiresAt = expiresAt;
         const previous = storedByJob.get(job.name);
-        if (previous) stored.splice(stored.indexOf(previous), 1, entry);
+        if (options.artifactStore) await options.artifactStore.save(job, entry);
+        else if (previous) stored.splice(stored.indexOf(previous), 1, entry);
         else stored.push(entry);
         storedByJob.set(job.name, entry);
         if (files.length) out(`Uploaded ${files.length} artifact file${files.length === 1 ? '' : 's'}${spec.expireIn ? ` (expire in ${spec.expireIn})` : ''}\n`);
@@ -262,27 +337,28 @@ export async function runLocalPipeline(options: LocalRunOptions): Promise<LocalR
     return result;
   };
 
-  const scheduler = new Scheduler({
-    jobs: selected.jobs,
-    runAttempt,
-    concurrency: options.concurrency,
-    manual,
-    hooks: options.hooks,
-    signal: options.signal,
-    resourceGroup: (job) => {
-      const group = job.config.resource_group;
-      if (typeof group !== 'string' || group === '') return undefined;
-      const vars = staticVars(job);
-      return expandString(group, (n) => vars[n]);
-    },
-  });
-  try {
-    const result = await scheduler.run();
-    return { ...result, runDir, executor: executor.name, artifacts: stored };
-  } finally {
+  const resourceGroup = (job: PlannedJob) => {
+    const group = job.config.resource_group;
+    if (typeof group !== 'string' || group === '') return undefined;
+    const vars = staticVars(job);
+    return expandString(group, (n) => vars[n]);
+  };
+  const close = async () => {
     await Promise.all(removals);
     if (!options.keep) rmSync(runDir, { recursive: true, force: true });
+  };
+  return { runDir, runAttempt, resourceGroup, artifacts: stored, executorName: () => [...executorsUsed].join(' + ') || executor.name, close };
+}
+
+/** Writes file variables (mode 0600); returns the directories made for them. */
+function writeJobFiles(files: Record<string, string> | undefined): string[] {
+  const dirs = new Set<string>();
+  for (const [path, text] of Object.entries(files ?? {})) {
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    writeFileSync(path, text, { mode: 0o600 });
+    dirs.add(dirname(path));
   }
+  return [...dirs];
 }
 
 function jobPredefined(job: PlannedJob): Record<string, string> {

@@ -50,7 +50,8 @@ export function retryPolicy(config: unknown): RetryPolicy {
   return { max, when, ...(exitCodes ? { exitCodes } : {}) };
 }
 
-function retryMatches(policy: RetryPolicy, result: JobResult): boolean {
+/** Whether a failed attempt is retried under the policy (`when` reasons and `exit_codes`). */
+export function retryMatches(policy: RetryPolicy, result: JobResult): boolean {
   const reason: FailureReason = result.failureReason ?? 'unknown_failure';
   const reasons = new Set<string>([reason]);
   if (reason === 'job_execution_timeout') reasons.add('stuck_or_timeout_failure');

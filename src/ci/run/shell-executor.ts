@@ -81,6 +81,8 @@ export interface ShellExecutorOptions {
   sandbox: boolean;
   /** The runner's environment that jobs start from (PATH, LANG…); job variables win. */
   baseEnv?: Record<string, string>;
+  /** Directories put first on PATH, and paths bound read-only into the sandbox (server mode: the `slipway` CLI). */
+  tools?: { path: readonly string[]; binds: readonly string[] };
 }
 
 interface Outcome {
@@ -93,12 +95,17 @@ interface Outcome {
 export class ShellExecutor implements Executor {
   readonly name: string;
   private readonly binds: string[];
+  private readonly toolBinds: string[];
   private readonly baseEnv: Record<string, string>;
 
   constructor(private readonly options: ShellExecutorOptions) {
     this.name = options.sandbox ? 'shell (bubblewrap)' : 'shell';
-    this.baseEnv = options.baseEnv ?? defaultBaseEnv(options.sandbox);
-    this.binds = options.sandbox ? systemBinds(this.baseEnv.PATH) : [];
+    const base = options.baseEnv ?? defaultBaseEnv(options.sandbox);
+    const tools = options.tools;
+    this.baseEnv = tools?.path.length ? { ...base, PATH: [...tools.path, base.PATH].filter(Boolean).join(':') } : base;
+    this.binds = options.sandbox ? systemBinds(base.PATH) : [];
+    // Bound after the private /tmp is mounted, so tools kept under /tmp stay visible.
+    this.toolBinds = options.sandbox ? [...(tools?.path ?? []), ...(tools?.binds ?? [])].filter((p) => existsSync(p)).flatMap((p) => ['--ro-bind', p, p]) : [];
   }
 
   async run(request: ExecutionRequest): Promise<JobResult> {
@@ -132,7 +139,9 @@ export class ShellExecutor implements Executor {
     const shellArgs = ['--noprofile', '--norc', '-c', script, 'slipway-job'];
     let child: ChildProcess;
     if (this.options.sandbox) {
-      const args = [...NAMESPACES, ...this.binds, '--proc', '/proc', '--dev', '/dev', '--tmpfs', '/tmp', '--bind', workdir, workdir, '--chdir', workdir, '--', BASH, ...shellArgs];
+      // File variables live next to the job directory (<dir>.tmp), as GitLab Runner keeps them.
+      const files = existsSync(`${workdir}.tmp`) ? ['--ro-bind', `${workdir}.tmp`, `${workdir}.tmp`] : [];
+      const args = [...NAMESPACES, ...this.binds, '--proc', '/proc', '--dev', '/dev', '--tmpfs', '/tmp', ...this.toolBinds, '--bind', workdir, workdir, ...files, '--chdir', workdir, '--', BASH, ...shellArgs];
       child = spawn(BWRAP, args, { env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
     } else {
       child = spawn(BASH, shellArgs, { cwd: workdir, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });

@@ -82,7 +82,7 @@ export function expandWith(text: string, variables: Record<string, string>): str
 // ---- environment ------------------------------------------------------------------------
 
 /** `CI_ENVIRONMENT_*` for a job with `environment:`, absent otherwise (as GitLab). */
-function environmentVariables(job: PlannedJob, lookup: (name: string) => string | undefined): Record<string, string> | undefined {
+export function environmentVariables(job: PlannedJob, lookup: (name: string) => string | undefined): Record<string, string> | undefined {
   const env = job.config.environment;
   if (env === undefined || env === null) return undefined;
   const spec = isHash(env) ? env : { name: env };

@@ -13,6 +13,7 @@ export function slugify(text: string): string {
 }
 
 const ZERO_SHA = '0'.repeat(40);
+const MR_DESCRIPTION_LIMIT = 2700;
 
 export function predefinedVariables(ctx: PipelineContext): Record<string, string> {
   const v: Record<string, string> = { CI: 'true', GITLAB_CI: 'true' };
@@ -88,6 +89,12 @@ export function predefinedVariables(ctx: PipelineContext): Record<string, string
       CI_MERGE_REQUEST_DRAFT: String(mr.draft ?? false),
     });
     if (mr.id !== undefined) v.CI_MERGE_REQUEST_ID = String(mr.id);
+    if (ctx.projectId !== undefined) v.CI_MERGE_REQUEST_PROJECT_ID = v.CI_MERGE_REQUEST_SOURCE_PROJECT_ID = String(ctx.projectId);
+    if (mr.description !== undefined) {
+      // GitLab passes at most 2,700 characters of the description and says when it cut it.
+      v.CI_MERGE_REQUEST_DESCRIPTION = mr.description.slice(0, MR_DESCRIPTION_LIMIT);
+      v.CI_MERGE_REQUEST_DESCRIPTION_IS_TRUNCATED = String(mr.description.length > MR_DESCRIPTION_LIMIT);
+    }
     if (mr.labels?.length) v.CI_MERGE_REQUEST_LABELS = mr.labels.join(',');
     if (mr.diffBaseSha) v.CI_MERGE_REQUEST_DIFF_BASE_SHA = mr.diffBaseSha;
   }

@@ -13,7 +13,7 @@ interface Project {
   created_at: string;
 }
 
-interface Job {
+export interface Job {
   id: number;
   name: string;
   stage: string;
@@ -23,9 +23,11 @@ interface Job {
   failure_message: string | null;
   duration_ms: number | null;
   log_url: string;
+  retried?: boolean;
+  scheduled_at?: string | null;
 }
 
-interface Pipeline {
+export interface Pipeline {
   id: number;
   ref: string;
   tag: boolean;
@@ -39,16 +41,16 @@ interface Pipeline {
   jobs?: Job[];
 }
 
-const PROJECT_FLAG = { project: { type: 'string' as const, short: 'p', description: 'the CI project', valueName: 'PROJECT' } };
-const JSON_FLAG = { json: { type: 'boolean' as const, description: 'print the raw API JSON' } };
+export const PROJECT_FLAG = { project: { type: 'string' as const, short: 'p', description: 'the CI project', valueName: 'PROJECT' } };
+export const JSON_FLAG = { json: { type: 'boolean' as const, description: 'print the raw API JSON' } };
 
-function projectOf(flags: Flags): string {
+export function projectOf(flags: Flags): string {
   const project = str(flags.project) ?? process.env.SLIPWAY_PROJECT;
   if (!project) throw new CliError('Which project? Pass -p PROJECT (see: slipway projects).');
   return project;
 }
 
-function numberArg(arg: string | undefined, what: string): number {
+export function numberArg(arg: string | undefined, what: string): number {
   const m = /^#?(\d+)$/.exec(arg?.trim() ?? '');
   if (!m) throw new CliError(`${JSON.stringify(arg)} is not a ${what} number; use e.g. 3 (see: slipway ci:pipelines -p PROJECT).`);
   return Number(m[1]);
@@ -108,13 +110,13 @@ export const projectsCommands: CommandSpec[] = [
     name: 'ci:pipeline',
     summary: "show a pipeline's jobs by stage, with their status",
     usage: 'ID',
-    flags: { ...PROJECT_FLAG, ...JSON_FLAG },
+    flags: { ...PROJECT_FLAG, retried: { type: 'boolean', description: 'also list earlier attempts of retried jobs' }, ...JSON_FLAG },
     minArgs: 1,
     maxArgs: 1,
-    examples: ['slipway ci:pipeline 3 -p shop'],
+    examples: ['slipway ci:pipeline 3 -p shop', 'slipway ci:pipeline 3 -p shop --retried'],
     async run({ flags, args }) {
       const project = projectOf(flags);
-      const p = await client().get<Pipeline>(`/projects/${enc(project)}/pipelines/${numberArg(args[0], 'pipeline')}`);
+      const p = await client().get<Pipeline>(`/projects/${enc(project)}/pipelines/${numberArg(args[0], 'pipeline')}${flags.retried ? '?include_retried=true' : ''}`);
       if (flags.json) return printJson(p);
       heading(`${project} pipeline #${p.id}`);
       keyValues([
@@ -128,7 +130,7 @@ export const projectsCommands: CommandSpec[] = [
       for (const stage of p.stages ?? []) {
         out();
         out(colour.bold(stage));
-        table((p.jobs ?? []).filter((j) => j.stage === stage).map((j) => [`  #${j.id}`, j.name, statusText(j.status), j.failure_reason ?? '', seconds(j.duration_ms)]));
+        table((p.jobs ?? []).filter((j) => j.stage === stage).map((j) => [`  #${j.id}`, j.name, statusText(j.status) + (j.retried ? ' (retried)' : ''), j.failure_reason ?? '', seconds(j.duration_ms)]));
       }
       return p.status === 'failed' ? 1 : 0;
     },

@@ -4,6 +4,11 @@ import { pipelinesWebhooks } from './002-pipelines-webhooks.js';
 import { appManifests } from './003-app-manifests.js';
 import { ciProjects } from './004-ci-projects.js';
 import { flowCiLinks } from './005-flow-ci-links.js';
+import { promotionApprovals } from './006-promotion-approvals.js';
+import { ciSettings } from './007-ci-settings.js';
+import { ciJobControl } from './008-ci-job-control.js';
+import { mergeRequests } from './009-merge-requests.js';
+import { flowAutomation } from './010-flow-automation.js';
 
 /** Every migration, in order. Append only: a migration that has shipped never changes. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -12,6 +17,11 @@ const MIGRATIONS: Record<string, Migration> = {
   '003-app-manifests': appManifests,
   '004-ci-projects': ciProjects,
   '005-flow-ci-links': flowCiLinks,
+  '006-promotion-approvals': promotionApprovals,
+  '007-ci-settings': ciSettings,
+  '008-ci-job-control': ciJobControl,
+  '009-merge-requests': mergeRequests,
+  '010-flow-automation': flowAutomation,
 };
 
 export const migrationProvider: MigrationProvider = {
