@@ -238,7 +238,7 @@ export class PipelineRunner {
     const running = await this.setJob(row, { status: 'running', started_at: now(), attempts: number });
     this.current.set(job.name, running);
     attempt.writer = this.host.outputs.open(row.log_key);
-    attempt.writer.line(`Running on Slipway (shell executor), commit ${this.pipeline.sha.slice(0, 8)} (${this.pipeline.ref}), attempt ${number}`);
+    attempt.writer.line(`Running on Slipway, commit ${this.pipeline.sha.slice(0, 8)} (${this.pipeline.ref}), attempt ${number}`);
     const runner = await this.runner();
     void runner
       .runAttempt(job, { attempt: number, signal: attempt.controller.signal, record: { played: job.when === 'manual' } })

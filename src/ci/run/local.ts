@@ -290,6 +290,7 @@ export async function createJobRunner(options: LocalRunOptions, jobs: readonly P
     const list = (v: unknown) => (v === undefined || v === null ? [] : [v].flat().map(String));
     const afterSeconds = parseDuration(variables.RUNNER_AFTER_SCRIPT_TIMEOUT) ?? AFTER_SCRIPT_TIMEOUT_SECONDS;
     executorsUsed.add(jobExecutor.name);
+    out(`Using the ${jobExecutor.name} executor\n`);
     const result = await jobExecutor.run({
       job,
       attempt: attemptContext.attempt,
