@@ -2,10 +2,10 @@
 /** `npm start`: runs Slipway on its embedded defaults until SIGINT/SIGTERM. */
 import { loadConfig } from './config.js';
 import { startSlipway } from './server.js';
-import { fileURLToPath } from 'node:url';
 import { relative } from 'node:path';
+import { installFile } from './core/install-root.js';
 
-const cliPath = relative(process.cwd(), fileURLToPath(new URL('./cli/main.js', import.meta.url))) || 'dist/src/cli/main.js';
+const cliPath = relative(process.cwd(), installFile(import.meta.url, 'dist', 'bundle', 'cli', 'main.js')) || 'dist/bundle/cli/main.js';
 
 async function main(): Promise<void> {
   const config = loadConfig();

@@ -3,7 +3,7 @@
 // `true` jobs as a stage chain (one job per stage) and as a needs chain (one stage), for 1, 10
 // and 50 jobs, plus 20 stages. Wall time of the whole CLI invocation, with hyperfine.
 //
-//   npx tsc -p . && node bench/ci/bench.mjs [--runs N] [--no-sandbox] [--both] [--keep-ca-env] [--gcl [--gcl-dir DIR]]
+//   npm run build && node bench/ci/bench.mjs [--runs N] [--no-sandbox] [--both] [--keep-ca-env] [--gcl [--gcl-dir DIR]]
 //
 //   --no-sandbox  measure `slipway ci run --no-sandbox` instead of the bubblewrap default
 //   --both        measure both (two slipway columns)
@@ -25,7 +25,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const root = new URL('../..', import.meta.url).pathname;
-const cli = join(root, 'dist/src/cli/main.js');
+const cli = join(root, 'dist/bundle/cli/main.js');
 const argv = process.argv.slice(2);
 const flag = (name) => argv.includes(name);
 const option = (name) => (argv.includes(name) ? argv[argv.indexOf(name) + 1] : undefined);

@@ -8,10 +8,11 @@ import { ApiError } from './client.js';
 import { currentUrl, loadCredentials } from './credentials.js';
 import { CliError, err, out } from './output.js';
 import { COMMAND_ENTRIES, loadCommand, type CommandEntry } from './registry.js';
+import { installFile } from '../core/install-root.js';
 
 export function version(): string {
   try {
-    const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version?: string };
+    const pkg = JSON.parse(readFileSync(installFile(import.meta.url, 'package.json'), 'utf8')) as { version?: string };
     return pkg.version ?? '0.0.0';
   } catch {
     return '0.0.0';

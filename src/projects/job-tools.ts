@@ -5,17 +5,16 @@
  * never the data directory.
  */
 import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { installRoot } from '../core/install-root.js';
 
 const shq = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
 
 export function prepareJobTools(dataDir: string): { path: string[]; binds: string[] } | undefined {
-  // This file runs as <root>/dist/src/projects/job-tools.js.
-  const here = dirname(fileURLToPath(import.meta.url));
-  const cli = join(here, '..', 'cli', 'main.js');
-  const root = join(here, '..', '..', '..');
-  if (!existsSync(cli)) return undefined;
+  const root = installRoot(import.meta.url);
+  // The bundled CLI (what `bin.slipway` runs); tsc's output if the bundle was not built.
+  const cli = [join(root, 'dist', 'bundle', 'cli', 'main.js'), join(root, 'dist', 'src', 'cli', 'main.js')].find((path) => existsSync(path));
+  if (!cli) return undefined;
   const dir = join(dataDir, 'ci', 'tools');
   mkdirSync(dir, { recursive: true });
   const shim = join(dir, 'slipway');

@@ -11,7 +11,8 @@ import pg from 'pg';
 
 export const ROOT = new URL('../../../', import.meta.url).pathname;
 export const MAIN = join(ROOT, 'dist', 'src', 'main.js');
-export const CLI = join(ROOT, 'dist', 'src', 'cli', 'main.js');
+/** The CLI as shipped: the bundle `bin.slipway` points at (built by `npm run build`). */
+export const CLI = join(ROOT, 'dist', 'bundle', 'cli', 'main.js');
 export const EXAMPLES = join(ROOT, 'examples');
 
 export interface Slipway {

@@ -8,12 +8,19 @@ import type { SourceMap } from './source-map.js';
 type YamlLib = typeof import('yaml');
 let yamlLib: YamlLib | undefined;
 
+/** The module's exports whether `namespace` is Node's view of a CommonJS module or a bundler's. */
+function commonJsExports<T>(namespace: unknown, probe: string): T {
+  const ns = namespace as Record<string, unknown> & { default?: Record<string, unknown> };
+  return (typeof ns[probe] === 'undefined' && ns.default ? ns.default : ns) as T;
+}
+
 /**
  * Loads the yaml package (~40 ms of start-up, so only when a file is really parsed: a cached
  * pipeline needs none). Call before parseYaml.
  */
 export async function loadYamlLib(): Promise<void> {
-  yamlLib ??= await import('yaml');
+  // A CommonJS package: Node's import() gives named exports, a bundler's only `default`.
+  yamlLib ??= commonJsExports<YamlLib>(await import('yaml'), 'parseDocument');
 }
 
 /** An unresolved `!reference [.job, key, …]`. */

@@ -9,6 +9,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync, realpathSync } from 'node:fs';
 import type { ExecutionRequest, Executor, JobResult } from './contract.js';
 import { LineMasker } from './variables.js';
+import { probeBwrap } from './bwrap-probe.js';
 
 export const BWRAP = '/usr/bin/bwrap';
 const BASH = '/bin/bash';
@@ -65,14 +66,9 @@ const NAMESPACES = ['--unshare-pid', '--unshare-ipc', '--unshare-uts', '--hostna
 
 let probed: Promise<boolean> | undefined;
 
-/** Whether bubblewrap is installed and can create a sandbox here (checked once). */
+/** Whether bubblewrap is installed and can create a sandbox here (checked once, remembered). */
 export function bwrapWorks(): Promise<boolean> {
-  probed ??= new Promise((resolve) => {
-    if (!existsSync(BWRAP)) return resolve(false);
-    const child = spawn(BWRAP, [...NAMESPACES, ...systemBinds(undefined), '--proc', '/proc', '--dev', '/dev', '--tmpfs', '/tmp', '--', '/bin/true'], { stdio: 'ignore', env: {} });
-    child.on('error', () => resolve(false));
-    child.on('exit', (code) => resolve(code === 0));
-  });
+  probed ??= probeBwrap(BWRAP, [...NAMESPACES, ...systemBinds(undefined), '--proc', '/proc', '--dev', '/dev', '--tmpfs', '/tmp']);
   return probed;
 }
 

@@ -4,15 +4,17 @@ import { readFileSync } from 'node:fs';
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import { isHash, type CiError, type Hash } from '../types.js';
 import { pointerToPath, type SourceMap } from '../load/source-map.js';
+import { installFile } from '../../core/install-root.js';
 
 let compiled: ValidateFunction | undefined;
 
 // ajv is loaded only when a pipeline is validated: importing it costs ~80 ms of start-up.
 async function validator(): Promise<ValidateFunction> {
   if (compiled) return compiled;
-  const { Ajv } = await import('ajv');
-  // dist/src/ci/validate → the repository root.
-  const schema = JSON.parse(readFileSync(new URL('../../../../schemas/gitlab-ci.schema.json', import.meta.url), 'utf8')) as object;
+  // A CommonJS package: Node's import() gives named exports, a bundler's only `default`.
+  const ajvModule = (await import('ajv')) as unknown as { Ajv?: typeof import('ajv').Ajv; default: { Ajv: typeof import('ajv').Ajv } };
+  const Ajv = ajvModule.Ajv ?? ajvModule.default.Ajv;
+  const schema = JSON.parse(readFileSync(installFile(import.meta.url, 'schemas', 'gitlab-ci.schema.json'), 'utf8')) as object;
   const ajv = new Ajv({ allErrors: true, strict: false, validateFormats: false, logger: false });
   compiled = ajv.compile(schema);
   return compiled;
