@@ -15,11 +15,12 @@ import { hostnameOf } from './headers.js';
 import { ChunkedDecoder, CHUNKED } from './response-parser.js';
 import { parseRequestHead, MAX_REQUEST_HEAD, type RequestHead } from './request-head.js';
 import { RawDownstream, type RawConnection } from './raw-downstream.js';
+import { clientInfo, type ClientInfo } from './context.js';
 
 /** What a connection needs from its router. */
 export interface ConnectionOwner {
   resolve(hostname: string): RouteTarget | undefined;
-  serve(down: RawDownstream, socket: Socket, head: RequestHead, target: RouteTarget, hostname: string): void;
+  serve(down: RawDownstream, info: ClientInfo, head: RequestHead, target: RouteTarget, hostname: string): void;
   /** The connection closed or was handed off: the router no longer owns it. */
   forget(conn: ClientConnection): void;
 }
@@ -49,6 +50,10 @@ export class ClientConnection implements RawConnection {
   private clientEnded = false;
   private paused = false;
   private parseScheduled = false;
+  /** The same for every request on the connection; worked out at the first. */
+  private info: ClientInfo | undefined;
+  private lastHost = '';
+  private hostname = '';
 
   constructor(
     readonly socket: Socket,
@@ -85,7 +90,12 @@ export class ClientConnection implements RawConnection {
     }
     const head = end <= MAX_REQUEST_HEAD ? parseRequestHead(buf.toString('latin1', 0, end)) : undefined;
     if (head === undefined) return this.handOff();
-    const hostname = hostnameOf(head.scan.host);
+    // Clients send the same Host on every request: reuse the normalised name (its hash too).
+    if (head.host !== this.lastHost) {
+      this.lastHost = head.host;
+      this.hostname = hostnameOf(head.host);
+    }
+    const hostname = this.hostname;
     const target = this.owner.resolve(hostname);
     if (target === undefined) return this.handOff();
 
@@ -103,7 +113,7 @@ export class ClientConnection implements RawConnection {
       if (this.chunkedBody) (this.decoder ??= new ChunkedDecoder()).reset();
     }
     try {
-      this.owner.serve(down, this.socket, head, target, hostname);
+      this.owner.serve(down, (this.info ??= clientInfo(this.socket)), head, target, hostname);
     } catch {
       // A bug here must cost one connection, not the whole server.
       this.socket.destroy();
@@ -154,8 +164,8 @@ export class ClientConnection implements RawConnection {
 
   responseEnded(down: RawDownstream): void {
     if (down !== this.current) return;
-    this.idleSince = Date.now();
     if (this.state === BODY) {
+      this.idleSince = Date.now();
       // The dyno answered before the upload was complete: read and drop the rest first.
       down.dropBody();
       return;

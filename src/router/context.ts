@@ -4,8 +4,7 @@ import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { randomUUID } from 'node:crypto';
 import type { RouterLogLine } from './types.js';
-import type { ScannedRequest } from './headers.js';
-import { clientAddress } from './headers.js';
+import { clientAddress, type ScannedRequest, type ProxyRequest } from './headers.js';
 import type { RequestFacts } from './log.js';
 import type { UpstreamPool } from './upstream.js';
 import type { DeadlineQueue } from './deadlines.js';
@@ -21,33 +20,62 @@ export interface RouterContext {
   next(appId: string): number;
 }
 
+/** What the router adds to requests from one client connection, worked out once per connection. */
+export interface ClientInfo {
+  /** The client's address as X-Forwarded-For and the log line show it. */
+  address: string;
+  protocol: string;
+  /** The X-Forwarded-Proto and X-Forwarded-Port header lines. */
+  lines: string;
+}
+
+export function clientInfo(clientSocket: Socket): ClientInfo {
+  const socket = clientSocket as Socket & Partial<Pick<TLSSocket, 'encrypted'>>;
+  const protocol = socket.encrypted === true ? 'https' : 'http';
+  const lines = 'X-Forwarded-Proto: ' + protocol + '\r\nX-Forwarded-Port: ' + (socket.localPort ?? '') + '\r\n';
+  return { address: clientAddress(socket.remoteAddress), protocol, lines };
+}
+
+/** The log facts of a request; a request id is made up when the client sent no usable one. */
+export function factsOf(info: ClientInfo, req: Pick<ProxyRequest, 'method' | 'path' | 'requestId' | 'forwardedFor'>, hostname: string): RequestFacts {
+  const fwd = req.forwardedFor === undefined ? info.address : req.forwardedFor + ', ' + info.address;
+  return { method: req.method, path: req.path, host: hostname, requestId: req.requestId ?? randomUUID(), fwd, protocol: info.protocol };
+}
+
+/** The request head for the dyno: the client's lines plus X-Forwarded-*, X-Request-Id and Via. */
+export function upstreamHead(req: ProxyRequest, facts: RequestFacts, info: ClientInfo, start: number): string {
+  return (
+    req.forward +
+    'X-Request-Id: ' + facts.requestId +
+    '\r\nX-Forwarded-For: ' + facts.fwd + '\r\n' +
+    info.lines +
+    'Via: ' + (req.via === undefined ? '1.1 slipway' : req.via + ', 1.1 slipway') +
+    '\r\nX-Request-Start: ' + start +
+    (req.chunked ? '\r\nTransfer-Encoding: chunked\r\n\r\n' : '\r\n\r\n')
+  );
+}
+
 export interface Prepared {
   facts: RequestFacts;
   /** Request headers for the dyno: the client's end-to-end headers plus the router's own. */
   headers: string[];
 }
 
-/** Builds the log facts and the forwarded request headers (X-Forwarded-*, X-Request-Id, Via). */
+/** Builds the log facts and the forwarded request headers of an Upgrade request. */
 export function prepare(clientSocket: Socket, method: string, path: string, scan: ScannedRequest, hostname: string, start: number): Prepared {
-  const socket = clientSocket as Socket & Partial<Pick<TLSSocket, 'encrypted'>>;
-  const requestId = scan.requestId ?? randomUUID();
-  const client = clientAddress(socket.remoteAddress);
-  const fwd = scan.forwardedFor === undefined ? client : scan.forwardedFor + ', ' + client;
-  const protocol = socket.encrypted === true ? 'https' : 'http';
+  const info = clientInfo(clientSocket);
+  const facts = factsOf(info, { method, path, requestId: scan.requestId, forwardedFor: scan.forwardedFor }, hostname);
   const headers = scan.headers;
   headers.push(
-    'X-Request-Id', requestId,
-    'X-Forwarded-For', fwd,
-    'X-Forwarded-Proto', protocol,
-    'X-Forwarded-Port', String(socket.localPort ?? ''),
+    'X-Request-Id', facts.requestId,
+    'X-Forwarded-For', facts.fwd,
+    'X-Forwarded-Proto', info.protocol,
+    'X-Forwarded-Port', String(clientSocket.localPort ?? ''),
     'Via', scan.via === undefined ? '1.1 slipway' : scan.via + ', 1.1 slipway',
     'X-Request-Start', String(start),
   );
   if (scan.chunked) headers.push('Transfer-Encoding', 'chunked');
-  return {
-    facts: { method, path, host: hostname, requestId, fwd, protocol },
-    headers,
-  };
+  return { facts, headers };
 }
 
 import { ConnectTimeoutError } from './upstream.js';

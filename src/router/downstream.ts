@@ -5,6 +5,8 @@
  * which skip Node's per-request objects on the hot path.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ResponseHead } from './response-parser.js';
+import { headerPairs } from './head-text.js';
 
 export interface DownstreamEvents {
   /** The client can take more response data after write() returned false. */
@@ -30,7 +32,12 @@ export interface Downstream {
    * cannot be sent on (invalid characters).
    */
   writeHead(status: number, message: string, headers: string[], framing: number): boolean;
-  /** Returns false when the client is slow: wait for onClientDrain. */
+  /** Starts the response with the dyno's head plus the router's headers; same contract. */
+  relayHead(head: ResponseHead, requestId: string): boolean;
+  /**
+   * Returns false when the client is slow: wait for onClientDrain. `chunk` may be reused by
+   * the caller once this returns (the dyno connection's read buffer): copy it to keep it.
+   */
   write(chunk: Buffer): boolean;
   end(last?: string): void;
   /** Cuts the client off mid-response. */
@@ -84,8 +91,15 @@ export class NodeDownstream implements Downstream {
     }
   }
 
+  relayHead(head: ResponseHead, requestId: string): boolean {
+    if (head.invalid) return false;
+    const headers = headerPairs(head.lines);
+    headers.push('X-Request-Id', requestId, 'Via', '1.1 slipway');
+    return this.writeHead(head.status, head.message, headers);
+  }
+
   write(chunk: Buffer): boolean {
-    if (this.res.write(chunk)) return true;
+    if (this.res.write(Buffer.from(chunk))) return true;
     this.res.once('drain', this.drained);
     return false;
   }

@@ -33,6 +33,34 @@ export interface ScannedRequest {
   headers: string[];
 }
 
+/** A request as the exchange forwards it, from either entry point. */
+export interface ProxyRequest {
+  method: string;
+  /** The origin-form request target, as sent. */
+  path: string;
+  /** The client's X-Request-Id when it is acceptable to reuse. */
+  requestId: string | undefined;
+  forwardedFor: string | undefined;
+  via: string | undefined;
+  hasBody: boolean;
+  /** The body is chunked on its way to the dyno. */
+  chunked: boolean;
+  /**
+   * The request line and the end-to-end header lines for the dyno, each ending in CRLF; the
+   * router adds its own headers and the blank line.
+   */
+  forward: string;
+}
+
+/** The ProxyRequest of a request Node's http.Server parsed. */
+export function proxyRequestOf(method: string, path: string, scan: ScannedRequest): ProxyRequest {
+  let forward = method + ' ' + path + ' HTTP/1.1\r\n';
+  const headers = scan.headers;
+  for (let i = 0; i < headers.length; i += 2) forward += headers[i] + ': ' + headers[i + 1] + '\r\n';
+  const { requestId, forwardedFor, via, hasBody, chunked } = scan;
+  return { method, path, requestId, forwardedFor, via, hasBody, chunked, forward };
+}
+
 /**
  * Splits request headers into those forwarded as they are and those the router owns:
  * hop-by-hop headers (RFC 9110 §7.6.1), and the X-Forwarded-*, X-Request-Id and Via

@@ -3,10 +3,9 @@
  * connection cannot be made, stream both bodies, enforce the response timeout, and write
  * exactly one log line.
  */
-import type { Socket } from 'node:net';
 import type { Backend, RouteTarget } from './types.js';
-import type { ScannedRequest } from './headers.js';
-import { type RouterContext, prepare } from './context.js';
+import type { ProxyRequest } from './headers.js';
+import { type RouterContext, type ClientInfo, factsOf, upstreamHead } from './context.js';
 import type { ResponseHead } from './response-parser.js';
 import type { Expirable } from './deadlines.js';
 import type { Downstream, DownstreamEvents } from './downstream.js';
@@ -15,18 +14,9 @@ import { type RequestFacts, type RouterErrorCode, infoLine, errorLine } from './
 import { errorPage } from './pages.js';
 
 /** Entry point from the router once the Host has matched `target`. */
-export function serveHttp(
-  ctx: RouterContext,
-  down: Downstream,
-  socket: Socket,
-  method: string,
-  path: string,
-  target: RouteTarget,
-  scan: ScannedRequest,
-  hostname: string,
-): void {
+export function serveHttp(ctx: RouterContext, down: Downstream, info: ClientInfo, req: ProxyRequest, target: RouteTarget, hostname: string): void {
   const start = Date.now();
-  const { facts, headers } = prepare(socket, method, path, scan, hostname, start);
+  const facts = factsOf(info, req, hostname);
   if (target.maintenance) {
     sendPage(ctx, down, target, facts, 'H80', '', undefined, undefined);
     return;
@@ -36,7 +26,7 @@ export function serveHttp(
     sendPage(ctx, down, target, facts, 'H14', '', undefined, undefined);
     return;
   }
-  new HttpExchange(ctx, down, target, backends, requestHead(method, path, headers), facts, scan, start).begin();
+  new HttpExchange(ctx, down, target, backends, upstreamHead(req, facts, info, start), facts, req, start).begin();
 }
 
 /** Answers 503 with the page for `code` and logs it. */
@@ -63,12 +53,6 @@ function sendPage(
     if (down.writeHead(503, 'Service Unavailable', headers, length)) down.end(body);
   }
   ctx.log({ appId: target.appId, message: errorLine(code, facts, dyno, connectMs, serviceMs, 503, length) });
-}
-
-function requestHead(method: string, path: string, headers: string[]): string {
-  let head = method + ' ' + path + ' HTTP/1.1\r\n';
-  for (let i = 0; i < headers.length; i += 2) head += headers[i] + ': ' + headers[i + 1] + '\r\n';
-  return head + '\r\n';
 }
 
 class HttpExchange implements UpstreamSink, DownstreamEvents, Expirable {
@@ -102,15 +86,15 @@ class HttpExchange implements UpstreamSink, DownstreamEvents, Expirable {
     private readonly backends: Backend[],
     private readonly head: string,
     private readonly facts: RequestFacts,
-    private readonly scan: ScannedRequest,
+    private readonly req: ProxyRequest,
     private readonly start: number,
   ) {
     this.index = ctx.next(target.appId);
     this.backend = backends[this.index % backends.length];
-    this.hasBody = scan.hasBody;
-    const m = facts.method;
+    this.hasBody = req.hasBody;
+    const m = req.method;
     // Only these are safe to resend after a kept-alive connection turned out to be closed.
-    this.retryStale = !scan.hasBody && (m === 'GET' || m === 'HEAD' || m === 'OPTIONS');
+    this.retryStale = !req.hasBody && (m === 'GET' || m === 'HEAD' || m === 'OPTIONS');
   }
 
   begin(): void {
@@ -124,12 +108,13 @@ class HttpExchange implements UpstreamSink, DownstreamEvents, Expirable {
     this.connected = false;
     const upstream = (this.upstream = this.ctx.pool.acquire(this.backend.port));
     this.reused = upstream.reused;
-    upstream.start(this, this.head, this.facts.method === 'HEAD', this.hasBody, this.scan.chunked);
+    upstream.start(this, this.head, this.req.method === 'HEAD', this.hasBody, this.req.chunked);
   }
 
   onConnect(): void {
     this.connected = true;
-    this.connectedAt = Date.now();
+    // A kept-alive connection is ready at once: no need to read the clock again.
+    this.connectedAt = this.reused && this.tried === 0 && !this.staleRetried ? this.start : Date.now();
     this.connectMs = this.connectedAt - this.start;
     // The body is read only now, so a refused connection leaves it unread for the next dyno.
     if (this.hasBody && !this.bodyStarted) {
@@ -155,9 +140,7 @@ class HttpExchange implements UpstreamSink, DownstreamEvents, Expirable {
     this.ctx.deadlines.remove(this);
     this.responded = true;
     this.status = head.status;
-    const headers = head.headers;
-    headers.push('X-Request-Id', this.facts.requestId, 'Via', '1.1 slipway');
-    if (!this.down.writeHead(head.status, head.message, headers, head.length)) {
+    if (!this.down.relayHead(head, this.facts.requestId)) {
       // A header that cannot be sent on (invalid characters): the response is unusable.
       this.upstream?.abort();
       this.upstream = undefined;

@@ -10,8 +10,8 @@ import type { IncomingMessage, ServerResponse, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Socket } from 'node:net';
 import type { RouterOptions } from './types.js';
-import { scanRequest, hostnameOf, type ScannedRequest } from './headers.js';
-import type { RouterContext } from './context.js';
+import { scanRequest, hostnameOf, proxyRequestOf, type ScannedRequest } from './headers.js';
+import { clientInfo, type RouterContext } from './context.js';
 import { serveHttp } from './http-proxy.js';
 import { serveUpgrade } from './upgrade.js';
 import { UpstreamPool } from './upstream.js';
@@ -59,7 +59,7 @@ export function createRouter(options: RouterOptions): Router {
   };
   const owner: ConnectionOwner = {
     resolve: (hostname) => options.table.resolve(hostname),
-    serve: (down, socket, head, target, hostname) => serveHttp(ctx, down, socket, head.method, head.path, target, head.scan, hostname),
+    serve: (down, info, head, target, hostname) => serveHttp(ctx, down, info, head, target, hostname),
     forget: (conn) => connections.delete(conn),
   };
   // One sweep a second instead of a timer per connection re-armed on every request. A
@@ -86,7 +86,8 @@ export function createRouter(options: RouterOptions): Router {
       const { scan, hostname, target } = lookup(req);
       if (target === undefined) return false;
       try {
-        serveHttp(ctx, new NodeDownstream(req, res), req.socket, req.method ?? 'GET', req.url ?? '/', target, scan, hostname);
+        const proxied = proxyRequestOf(req.method ?? 'GET', req.url ?? '/', scan);
+        serveHttp(ctx, new NodeDownstream(req, res), clientInfo(req.socket), proxied, target, hostname);
       } catch (err) {
         // A bug here must cost one request, not the whole server.
         if (!res.headersSent) res.writeHead(500, { 'Content-Type': 'text/plain' });

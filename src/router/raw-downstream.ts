@@ -7,6 +7,7 @@
 import type { Socket } from 'node:net';
 import type { Downstream, DownstreamEvents } from './downstream.js';
 import { BAD_VALUE, TOKEN } from './request-head.js';
+import type { ResponseHead } from './response-parser.js';
 
 /** What a RawDownstream needs from its connection. */
 export interface RawConnection {
@@ -105,14 +106,26 @@ export class RawDownstream implements Downstream {
 
   writeHead(status: number, message: string, headers: string[], framing: number): boolean {
     if (this.over || BAD_VALUE.test(message)) return false;
-    let head = 'HTTP/1.1 ' + status + ' ' + message + '\r\n';
+    let lines = '';
     for (let i = 0; i < headers.length; i += 2) {
       const name = headers[i];
       const value = headers[i + 1];
-      // The dyno's header lines are relayed as text: check them as Node's writeHead would.
       if (!TOKEN.test(name) || BAD_VALUE.test(value)) return false;
-      head += name + ': ' + value + '\r\n';
+      lines += name + ': ' + value + '\r\n';
     }
+    this.startResponse(status, message, lines, framing);
+    return true;
+  }
+
+  relayHead(head: ResponseHead, requestId: string): boolean {
+    // The dyno's lines are relayed as text: the parser checked them as Node's writeHead would.
+    if (this.over || head.invalid) return false;
+    this.startResponse(head.status, head.message, head.lines + 'X-Request-Id: ' + requestId + '\r\nVia: 1.1 slipway\r\n', head.length);
+    return true;
+  }
+
+  private startResponse(status: number, message: string, lines: string, framing: number): void {
+    let head = 'HTTP/1.1 ' + status + ' ' + message + '\r\n' + lines;
     // A body of unknown length (chunked or close-delimited from the dyno) goes out chunked,
     // so the client's connection can carry the next request.
     this.chunked = framing < 0 && !this.headOnly && status !== 204 && status !== 304;
@@ -120,7 +133,6 @@ export class RawDownstream implements Downstream {
     if (this.close) head += 'Connection: close\r\n';
     this.pendingHead = head + '\r\n';
     this.started = true;
-    return true;
   }
 
   write(chunk: Buffer): boolean {
@@ -182,7 +194,7 @@ export class RawDownstream implements Downstream {
     } else {
       socket.cork();
       if (text !== '') socket.write(text, 'latin1');
-      ok = socket.write(chunk);
+      ok = socket.write(Buffer.from(chunk)); // the caller may reuse `chunk`
       if (suffix !== '') ok = socket.write(suffix, 'latin1');
       socket.uncork();
     }

@@ -7,17 +7,16 @@
  * itself. So a request this parser misreads can only be one it declines, never one it
  * frames differently from a strict parser (no request smuggling through the pool).
  */
-import { eqi, scanRequest, type ScannedRequest } from './headers.js';
+import { type ProxyRequest, validRequestId } from './headers.js';
+import { eqiAt, isTokenAt, trimOws, connectionListed, dropLines, hasBadHeadChar, plainConnection } from './head-text.js';
 import { CHUNKED } from './response-parser.js';
 
 /** Node's default --max-http-header-size: larger heads go to Node, which answers 431. */
 export const MAX_REQUEST_HEAD = 16 * 1024;
 
-export interface RequestHead {
-  method: string;
-  /** The origin-form request target, as sent. */
-  path: string;
-  scan: ScannedRequest;
+export interface RequestHead extends ProxyRequest {
+  /** The Host header's value as sent. */
+  host: string;
   /** Body framing: >= 0 a Content-Length (0 when absent), CHUNKED. */
   length: number;
   /** The client asked for the connection to close after this exchange. */
@@ -30,8 +29,14 @@ const TARGET = /^\/[\x21-\x7e]*$/;
 export const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 /** Node's rule for header values (checkInvalidHeaderChar). */
 export const BAD_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
+/** Connection tokens that name no header to drop. */
+const PLAIN_CONNECTION = ['close', 'keep-alive', 'upgrade'];
 
-/** `text` is the head up to (not including) the blank line, decoded as latin1. */
+/**
+ * `text` is the head up to (not including) the blank line, decoded as latin1. The lines the
+ * dyno gets as sent (`forward`) are runs sliced out of `text`; the router's own and the
+ * hop-by-hop lines break the runs.
+ */
 export function parseRequestHead(text: string): RequestHead | undefined {
   let eol = text.indexOf('\r\n');
   if (eol < 0) eol = text.length;
@@ -41,68 +46,112 @@ export function parseRequestHead(text: string): RequestHead | undefined {
   if (sp1 <= 0 || sp2 < 0 || eol - sp2 !== 9 || !text.startsWith('HTTP/1.1', sp2 + 1)) return undefined;
   const method = text.slice(0, sp1);
   const path = text.slice(sp1 + 1, sp2);
-  if (!METHOD.test(method) || !TARGET.test(path)) return undefined;
+  if (!METHOD.test(method) || !TARGET.test(path) || hasBadHeadChar(text)) return undefined;
 
-  const raw: string[] = [];
+  let forward = '';
+  let run = 0; // start of the current run of forwarded lines (the request line is one)
+  let host: string | undefined;
+  let requestId: string | undefined;
+  let forwardedFor: string | undefined;
+  let via: string | undefined;
+  let connection: string | undefined;
   let length = -1;
   let chunked = false;
-  let close = false;
-  let host = false;
   let pos = eol + 2;
   while (pos < text.length) {
     let end = text.indexOf('\r\n', pos);
     if (end < 0) end = text.length;
     const colon = text.indexOf(':', pos);
-    if (colon <= pos || colon > end) return undefined;
-    const name = text.slice(pos, colon);
-    const value = trimOws(text, colon + 1, end);
-    pos = end + 2;
-    if (!TOKEN.test(name) || BAD_VALUE.test(value)) return undefined;
-    switch (name.length) {
+    if (colon <= pos || colon > end || !isTokenAt(text, pos, colon)) return undefined;
+    let drop = false;
+    // Dispatch on the name's length first: most names are ruled out by one comparison.
+    switch (colon - pos) {
+      case 2:
+        drop = eqiAt(text, pos, 'te');
+        break;
+      case 3:
+        if (eqiAt(text, pos, 'via')) {
+          const value = trimOws(text, colon + 1, end);
+          via = via === undefined ? value : via + ', ' + value;
+          drop = true;
+        }
+        break;
       case 4:
-        if (eqi(name, 'host')) {
-          if (host) return undefined;
-          host = true;
+        if (eqiAt(text, pos, 'host')) {
+          if (host !== undefined) return undefined;
+          host = trimOws(text, colon + 1, end);
         }
         break;
       case 6:
-        if (eqi(name, 'expect')) return undefined; // 100-continue is Node's to answer
+        if (eqiAt(text, pos, 'expect')) return undefined; // 100-continue is Node's to answer
         break;
       case 7:
-        if (eqi(name, 'upgrade')) return undefined; // handled by the router's 'upgrade' path
+        if (eqiAt(text, pos, 'upgrade')) return undefined; // handled by the router's 'upgrade' path
+        drop = eqiAt(text, pos, 'trailer');
         break;
       case 10:
-        if (eqi(name, 'connection') && hasToken(value, 'close')) close = true;
+        if (eqiAt(text, pos, 'connection')) {
+          const value = trimOws(text, colon + 1, end);
+          connection = connection === undefined ? value : connection + ',' + value;
+          drop = true;
+        } else drop = eqiAt(text, pos, 'keep-alive');
+        break;
+      case 12:
+        if (eqiAt(text, pos, 'x-request-id')) {
+          const value = trimOws(text, colon + 1, end);
+          if (validRequestId(value)) requestId = value;
+          drop = true;
+        }
         break;
       case 14:
-        if (eqi(name, 'content-length')) {
+        if (eqiAt(text, pos, 'content-length')) {
+          const value = trimOws(text, colon + 1, end);
           if (length >= 0 || !/^\d{1,15}$/.test(value)) return undefined;
           length = Number(value);
         }
         break;
-      case 17:
-        if (eqi(name, 'transfer-encoding')) {
-          if (chunked || value.toLowerCase() !== 'chunked') return undefined;
-          chunked = true;
+      case 15:
+        if (eqiAt(text, pos, 'x-forwarded-for')) {
+          const value = trimOws(text, colon + 1, end);
+          forwardedFor = forwardedFor === undefined ? value : forwardedFor + ', ' + value;
+          drop = true;
         }
         break;
+      case 16:
+        drop = eqiAt(text, pos, 'x-forwarded-port') || eqiAt(text, pos, 'proxy-connection');
+        break;
+      case 17:
+        if (eqiAt(text, pos, 'transfer-encoding')) {
+          // The router decodes the body and chunks it again for the dyno.
+          if (chunked || trimOws(text, colon + 1, end).toLowerCase() !== 'chunked') return undefined;
+          chunked = true;
+          drop = true;
+        } else drop = eqiAt(text, pos, 'x-forwarded-proto');
+        break;
+      case 19:
+        drop = eqiAt(text, pos, 'proxy-authorization');
+        break;
     }
-    raw.push(name, value);
+    if (drop) {
+      if (pos > run) forward += text.slice(run, pos);
+      run = end + 2;
+    }
+    pos = end + 2;
   }
   // HTTP/1.1 requires Host; both framings at once is a smuggling attempt (RFC 9112 §6.1).
-  if (!host || (chunked && length >= 0)) return undefined;
-  return { method, path, scan: scanRequest(raw), length: chunked ? CHUNKED : length < 0 ? 0 : length, close };
-}
-
-/** `text.slice(from, to)` without leading and trailing spaces and tabs (RFC 9110 OWS). */
-function trimOws(text: string, from: number, to: number): string {
-  while (from < to && (text.charCodeAt(from) === 32 || text.charCodeAt(from) === 9)) from++;
-  while (to > from && (text.charCodeAt(to - 1) === 32 || text.charCodeAt(to - 1) === 9)) to--;
-  return text.slice(from, to);
-}
-
-/** Whether a comma-separated header value lists `lower` (case-insensitive). */
-function hasToken(value: string, lower: string): boolean {
-  for (const token of value.split(',')) if (eqi(token.trim(), lower)) return true;
-  return false;
+  if (host === undefined || (chunked && length >= 0)) return undefined;
+  if (run < text.length) forward += text.slice(run) + '\r\n';
+  let close = false;
+  if (connection !== undefined && plainConnection(connection)) {
+    close = connection.length === 5;
+  } else if (connection !== undefined) {
+    const lc = connection.toLowerCase();
+    close = lc.split(',').some((token) => token.trim() === 'close');
+    // Host and Content-Length frame the message and cannot be dropped by a client's whim.
+    const named = connectionListed(lc, PLAIN_CONNECTION).filter((n) => n !== 'host' && n !== 'content-length');
+    // The request line stays out of dropLines: its target may hold a colon.
+    if (named.length > 0) forward = forward.slice(0, eol + 2) + dropLines(forward.slice(eol + 2), named);
+  }
+  const bodyLength = chunked ? CHUNKED : length < 0 ? 0 : length;
+  return { method, path, host, requestId, forwardedFor, via, hasBody: bodyLength !== 0, chunked, forward, length: bodyLength, close };
 }

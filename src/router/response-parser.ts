@@ -4,17 +4,22 @@
  * Node's http client does this too, but its per-request machinery (Agent, ClientRequest,
  * IncomingMessage streams) costs more than the proxying itself; see bench/router.
  */
-import { eqi } from './headers.js';
+import { eqiAt, isTokenAt, trimOws, hasBadHeadChar, plainConnection, connectionListed, dropLines } from './head-text.js';
 
 export interface ResponseHead {
   status: number;
   message: string;
-  /** Raw name/value pairs for the client, hop-by-hop headers already removed. */
-  headers: string[];
+  /**
+   * The header lines to relay, as the dyno sent them, each ending in CRLF: hop-by-hop
+   * headers, headers named in Connection and the dyno's X-Request-Id taken out.
+   */
+  lines: string;
   /** Body framing: >= 0 a Content-Length, -1 chunked, -2 until the connection closes. */
   length: number;
   /** The connection cannot carry another request afterwards. */
   close: boolean;
+  /** The head holds a character a header may not carry: it cannot be sent on. */
+  invalid: boolean;
 }
 
 export const CHUNKED = -1;
@@ -26,9 +31,12 @@ export class ProtocolError extends Error {
   }
 }
 
+/** Connection tokens that name no header to drop. */
+const PLAIN_CONNECTION = ['close', 'keep-alive', 'content-length'];
+
 /**
- * Parses a response head (status line and header lines, without the blank line). Hop-by-hop
- * headers, headers named in Connection and the dyno's X-Request-Id are dropped.
+ * Parses a response head (status line and header lines, without the blank line). Lines are
+ * relayed as runs sliced from `text`; only the dropped ones break a run.
  */
 export function parseHead(text: string): ResponseHead {
   let eol = text.indexOf('\r\n');
@@ -36,10 +44,12 @@ export function parseHead(text: string): ResponseHead {
   // "HTTP/1.1 200 OK": version, three-digit status, optional reason.
   if (eol < 12 || !text.startsWith('HTTP/1.') || text.charCodeAt(8) !== 32) throw new ProtocolError('bad status line');
   const http10 = text.charCodeAt(7) === 48; // '0'
-  const status = Number(text.slice(9, 12));
+  const status = digit(text, 9) * 100 + digit(text, 10) * 10 + digit(text, 11);
   if (!(status >= 100 && status <= 999) || (eol > 12 && text.charCodeAt(12) !== 32)) throw new ProtocolError('bad status code');
   const message = eol > 13 ? text.slice(13, eol) : '';
-  const headers: string[] = [];
+  let invalid = hasBadHeadChar(text);
+  let lines = '';
+  let run = eol + 2; // start of the current run of kept lines
   let length = UNTIL_CLOSE;
   let chunked = false;
   let connection: string | undefined;
@@ -51,60 +61,77 @@ export function parseHead(text: string): ResponseHead {
     if (c0 === 32 || c0 === 9) throw new ProtocolError('folded header line');
     const colon = text.indexOf(':', pos);
     if (colon < 0 || colon > end || colon === pos) throw new ProtocolError('header line without a name');
-    const name = text.slice(pos, colon);
-    const value = text.slice(colon + 1, end).trim();
-    pos = end + 2;
-    switch (name.length) {
+    if (!invalid && !isTokenAt(text, pos, colon)) invalid = true;
+    let drop = false;
+    // Dispatch on the name's length first: most names are ruled out by one comparison.
+    switch (colon - pos) {
       case 2:
-        if (eqi(name, 'te')) continue;
+        drop = eqiAt(text, pos, 'te');
         break;
       case 7:
-        if (eqi(name, 'trailer') || eqi(name, 'upgrade')) continue;
+        drop = eqiAt(text, pos, 'trailer') || eqiAt(text, pos, 'upgrade');
         break;
       case 10:
-        if (eqi(name, 'connection')) {
+        if (eqiAt(text, pos, 'connection')) {
+          const value = trimOws(text, colon + 1, end);
           connection = connection === undefined ? value : connection + ',' + value;
-          continue;
-        }
-        if (eqi(name, 'keep-alive')) continue;
+          drop = true;
+        } else drop = eqiAt(text, pos, 'keep-alive');
         break;
       case 12:
-        if (eqi(name, 'x-request-id')) continue;
+        drop = eqiAt(text, pos, 'x-request-id');
         break;
       case 14:
-        if (eqi(name, 'content-length')) {
-          const n = parseLength(value);
+        if (eqiAt(text, pos, 'content-length')) {
+          const n = parseLength(trimOws(text, colon + 1, end));
           if (length >= 0 && n !== length) throw new ProtocolError('conflicting Content-Length');
           length = n;
         }
         break;
       case 16:
-        if (eqi(name, 'proxy-connection')) continue;
+        drop = eqiAt(text, pos, 'proxy-connection');
         break;
       case 17:
-        if (eqi(name, 'transfer-encoding')) {
-          chunked = /(?:^|,)\s*chunked\s*$/i.test(value);
-          continue;
+        if (eqiAt(text, pos, 'transfer-encoding')) {
+          chunked = /(?:^|,)\s*chunked\s*$/i.test(trimOws(text, colon + 1, end));
+          drop = true;
         }
         break;
       case 18:
-        if (eqi(name, 'proxy-authenticate')) continue;
+        drop = eqiAt(text, pos, 'proxy-authenticate');
         break;
     }
-    headers.push(name, value);
+    if (drop) {
+      if (pos > run) lines += text.slice(run, pos);
+      run = end + 2;
+    }
+    pos = end + 2;
   }
+  if (run < text.length) lines += text.slice(run) + '\r\n';
   let close = http10;
   if (connection !== undefined) {
-    const lc = connection.toLowerCase();
-    if (lc.includes('close')) close = true;
-    else if (http10 && lc.includes('keep-alive')) close = false;
+    if (plainConnection(connection)) {
+      close = connection.length === 5;
+    } else {
+      const lc = connection.toLowerCase();
+      if (lc.includes('close')) close = true;
+      else if (http10 && lc.includes('keep-alive')) close = false;
+      const named = connectionListed(connection, PLAIN_CONNECTION);
+      if (named.length > 0) lines = dropLines(lines, named);
+    }
   }
   if (chunked) {
+    if (length >= 0) lines = dropLines(lines, ['content-length']); // RFC 9112 §6.3: Transfer-Encoding wins
     length = CHUNKED;
-    dropHeader(headers, 'content-length'); // RFC 9112 §6.3: Transfer-Encoding wins
   }
   if (length === UNTIL_CLOSE) close = true;
-  return { status, message, headers: connection === undefined ? headers : dropListed(headers, connection), length, close };
+  return { status, message, lines, length, close, invalid };
+}
+
+/** The decimal digit at `i`, or NaN. */
+function digit(text: string, i: number): number {
+  const d = text.charCodeAt(i) - 48;
+  return d >= 0 && d <= 9 ? d : NaN;
 }
 
 function parseLength(value: string): number {
@@ -114,18 +141,6 @@ function parseLength(value: string): number {
     if (c < 48 || c > 57) throw new ProtocolError('bad Content-Length');
   }
   return Number(value);
-}
-
-function dropHeader(headers: string[], lower: string): void {
-  for (let i = headers.length - 2; i >= 0; i -= 2) if (eqi(headers[i], lower)) headers.splice(i, 2);
-}
-
-function dropListed(headers: string[], connection: string): string[] {
-  for (const token of connection.split(',')) {
-    const t = token.trim().toLowerCase();
-    if (t !== '' && t !== 'close' && t !== 'keep-alive' && t !== 'content-length') dropHeader(headers, t);
-  }
-  return headers;
 }
 
 /** Parser states for a chunked body. */

@@ -19,6 +19,7 @@ export const SENT = 1; // the request (or part of it) went out, no response yet
 export const RESPONDING = 2; // the response head was received
 
 const MAX_HEAD = 64 * 1024;
+const BLANK_LINE = Buffer.from('\r\n\r\n');
 
 /** Receives one response. Calls happen in order: onConnect, onHead, onData*, onEnd | onError. */
 export interface UpstreamSink {
@@ -51,10 +52,12 @@ export class Upstream {
   private lastError: Error | undefined;
 
   constructor(private readonly pool: UpstreamPool, readonly port: number) {
-    const socket = (this.socket = connect({ port, host: '127.0.0.1', noDelay: true }));
+    // `onread` reads into the pool's one buffer and skips the Readable stream machinery
+    // (push, 'data', read-more ticks) on every response; bytes kept past the call are copied.
+    const onread = { buffer: pool.readBuffer, callback: this.onSocketRead };
+    const socket = (this.socket = connect({ port, host: '127.0.0.1', noDelay: true, onread }));
     this.connectTimer = setTimeout(() => socket.destroy(new ConnectTimeoutError(pool.connectTimeoutMs)), pool.connectTimeoutMs);
     socket.on('connect', this.onSocketConnect);
-    socket.on('data', this.onSocketData);
     socket.on('drain', this.onSocketDrain);
     socket.on('end', this.onSocketEnd);
     socket.on('error', this.onSocketError);
@@ -123,27 +126,30 @@ export class Upstream {
     }
   };
 
-  private readonly onSocketData = (buf: Buffer): void => {
+  private readonly onSocketRead = (nread: number): boolean => {
     if (this.sink === undefined) {
       // Bytes on an idle connection: the dyno is confused; do not reuse it.
       this.socket.destroy();
-      return;
+      return false;
     }
+    // A view of the shared buffer, valid until this call returns.
+    const buf = this.pool.readBuffer.subarray(0, nread);
     try {
       if (this.stage === RESPONDING) this.body(buf, 0);
       else this.head(buf);
     } catch (err) {
       this.fail(err as Error);
     }
+    return true;
   };
 
   private head(buf: Buffer): void {
     let data = this.pending === undefined ? buf : Buffer.concat([this.pending, buf]);
     for (;;) {
-      const end = data.indexOf('\r\n\r\n', 0, 'latin1');
+      const end = data.indexOf(BLANK_LINE);
       if (end < 0) {
         if (data.length > MAX_HEAD) throw new ProtocolError('response head larger than 64 KiB');
-        this.pending = data;
+        this.pending = Buffer.from(data); // `data` may be the shared read buffer
         return;
       }
       this.pending = undefined;
@@ -235,6 +241,8 @@ export class Upstream {
 
 /** Idle connections per dyno port, most recently used first. */
 export class UpstreamPool {
+  /** Every dyno connection reads into this buffer; the router is one thread. */
+  readonly readBuffer = Buffer.allocUnsafe(64 * 1024);
   private readonly idle = new Map<number, Upstream[]>();
   private readonly all = new Set<Upstream>();
   private readonly sweeper: NodeJS.Timeout;

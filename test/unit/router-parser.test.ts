@@ -10,6 +10,8 @@ import type { AddressInfo } from 'node:net';
 import { scanRequest, hostnameOf, validRequestId, eqi } from '../../src/router/headers.js';
 import { parseHead, ChunkedDecoder, CHUNKED, UNTIL_CLOSE, ProtocolError } from '../../src/router/response-parser.js';
 import { createRouter, frontDoor } from '../../src/router/index.js';
+import { headerPairs } from '../../src/router/head-text.js';
+import { parseRequestHead } from '../../src/router/request-head.js';
 
 const HOST = 'myapp.localhost';
 const closers: Array<() => void> = [];
@@ -58,11 +60,11 @@ test('parseHead reads status, headers and framing', () => {
   assert.equal(h.message, 'Created');
   assert.equal(h.length, 12);
   assert.equal(h.close, false);
-  assert.deepEqual(h.headers, ['Content-Length', '12', 'Set-Cookie', 'a=1', 'Set-Cookie', 'b=2']);
+  assert.deepEqual(headerPairs(h.lines), ['Content-Length', '12', 'Set-Cookie', 'a=1', 'Set-Cookie', 'b=2']);
 
   const c = parseHead('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 5');
   assert.equal(c.length, CHUNKED);
-  assert.deepEqual(c.headers, []);
+  assert.deepEqual(headerPairs(c.lines), []);
 
   const e = parseHead('HTTP/1.0 200 OK\r\nContent-Type: text/plain');
   assert.equal(e.length, UNTIL_CLOSE);
@@ -72,11 +74,38 @@ test('parseHead reads status, headers and framing', () => {
 
   const listed = parseHead('HTTP/1.1 200 OK\r\nConnection: close, X-Secret\r\nX-Secret: 1\r\nContent-Length: 0');
   assert.equal(listed.close, true);
-  assert.deepEqual(listed.headers, ['Content-Length', '0']);
+  assert.deepEqual(headerPairs(listed.lines), ['Content-Length', '0']);
 
   for (const bad of ['HTTP/2 200 OK', 'HTTP/1.1 2000 OK', 'ICY 200 OK', 'HTTP/1.1 200 OK\r\nNoColon', 'HTTP/1.1 200 OK\r\n folded: x', 'HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2', 'HTTP/1.1 200 OK\r\nContent-Length: -1']) {
     assert.throws(() => parseHead(bad), ProtocolError, bad);
   }
+});
+
+test('response header lines are relayed as sent, minus the hop-by-hop ones; bad characters are flagged', () => {
+  const h = parseHead('HTTP/1.1 200 OK\r\nX-A:  spaced  \r\nKeep-Alive: timeout=5\r\nX-B: 2\r\nConnection: keep-alive');
+  assert.equal(h.lines, 'X-A:  spaced  \r\nX-B: 2\r\n');
+  assert.equal(h.invalid, false);
+  for (const bad of ['X-A: a\nInjected: 1', 'X-A: a\rb', 'X-A: \x01', 'Bad Name: 1', 'X-A: \x7f']) {
+    assert.equal(parseHead(`HTTP/1.1 200 OK\r\n${bad}\r\nContent-Length: 0`).invalid, true, JSON.stringify(bad));
+  }
+  assert.equal(parseHead('HTTP/1.1 200 OK\r\nX-Latin: caf\xe9\tok').invalid, false);
+});
+
+test('request heads: the dyno gets the client lines as sent, without the ones the router owns', () => {
+  const text = [
+    'POST /a?b=1 HTTP/1.1', 'Host: app.localhost', 'X-Forwarded-For: 10.0.0.1', 'Connection: keep-alive, X-Hop', 'X-Hop: 1',
+    'Accept:  */*', 'X-Request-Id: abcdefghij0123456789', 'Via: 1.0 corp', 'Transfer-Encoding: chunked', 'Keep-Alive: 5', 'X-Last: z',
+  ].join('\r\n');
+  const head = parseRequestHead(text)!;
+  assert.equal(head.forward, 'POST /a?b=1 HTTP/1.1\r\nHost: app.localhost\r\nAccept:  */*\r\nX-Last: z\r\n');
+  assert.equal(head.host, 'app.localhost');
+  assert.equal(head.forwardedFor, '10.0.0.1');
+  assert.equal(head.via, '1.0 corp');
+  assert.equal(head.requestId, 'abcdefghij0123456789');
+  assert.ok(head.chunked && head.hasBody && head.length === CHUNKED && !head.close);
+  assert.equal(parseRequestHead('GET / HTTP/1.1\r\nHost: a\r\nConnection: close')!.close, true);
+  // Left to Node's parser: bare line feeds, control characters, a name that is not a token.
+  for (const bad of ['X: a\nY: b', 'X: \x00', 'Bad Name: 1']) assert.equal(parseRequestHead(`GET / HTTP/1.1\r\nHost: a\r\n${bad}`), undefined);
 });
 
 test('the chunked decoder handles any split of its input', () => {
