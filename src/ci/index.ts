@@ -6,7 +6,7 @@
 import { planJobs, type Plan } from './plan/plan.js';
 import type { JobDefinition } from './resolve/jobs.js';
 import { firstMatchingRule } from './rules/evaluate.js';
-import type { CiError, Hash, PipelineContext, ProjectFiles, RemoteFetcher } from './types.js';
+import type { CiError, Hash, PipelineContext, ProjectFileReader, ProjectFiles, RemoteFetcher } from './types.js';
 import { includeVariables } from './variables/predefined.js';
 
 // The loading half (includes, YAML, normalisation, schema, extends, semantic checks) is
@@ -35,6 +35,8 @@ export interface LoadOptions {
   /** The pipeline file, relative to the repository root. */
   entry?: string;
   fetchRemote?: RemoteFetcher;
+  /** Reads other projects' files for include:project (server mode). */
+  readProjectFile?: ProjectFileReader;
   /** Used for variables in include paths and for include:rules. */
   context?: PipelineContext;
   /** Skip JSON-schema validation (semantic checks still run). */
@@ -63,6 +65,7 @@ export async function loadPipeline(options: LoadOptions): Promise<LoadedPipeline
     {
       files: options.files,
       fetchRemote: options.fetchRemote,
+      readProjectFile: options.readProjectFile,
       variables: includeVars,
       includeRulesMatch: ctx
         ? (rules) => {

@@ -24,6 +24,13 @@ export interface ProjectFiles {
 export type RemoteFetcher = (url: string) => Promise<string>;
 
 /**
+ * Reads a file of another project for `include:project` (ref undefined = its default branch);
+ * undefined when the file does not exist; throws with a readable reason when the project
+ * cannot be read (unknown, no access).
+ */
+export type ProjectFileReader = (project: string, ref: string | undefined, path: string) => Promise<string | undefined>;
+
+/**
  * Paths changed by the push (or merge request) that started the pipeline, for
  * `rules:changes` and `only:changes`. `null` means "there is nothing to compare with"
  * (new branch, tag, schedule, web…), in which case GitLab treats changes as matched.

@@ -27,6 +27,7 @@ import { failInterruptedJobs } from './ci-recovery.js';
 import { JobSlots } from './ci-slots.js';
 import { PipelineRunner, RunnerClosed, type RunnerHost } from './pipeline-runner.js';
 import { changedPaths, commitFiles, commitInfo, defaultBranch, extractCommit, git } from './repository.js';
+import { projectFileReader } from './project-includes.js';
 
 export { ciJobLogKey } from './ci-job-rows.js';
 
@@ -164,7 +165,8 @@ export class CiService {
       const context = await this.context(input, sha, files);
       const setup = await this.o.extensions?.pipelineSetup?.({ project, context });
       if (setup) Object.assign(context, { refProtected: setup.refProtected, projectVariables: setup.variables });
-      const loaded = await loadPipeline({ files: directoryFiles(srcDir, async () => files), entry: ENTRY, context, fetchRemote });
+      const readProjectFile = projectFileReader(this.o.db, repoDir, input.userId);
+      const loaded = await loadPipeline({ files: directoryFiles(srcDir, async () => files), entry: ENTRY, context, fetchRemote, readProjectFile });
       const created = await this.locks.run(project.id, async () => {
         const number = await nextNumber(this.o.db, 'ci_pipelines', project.id);
         const plan = loaded.errors.length ? undefined : planPipeline(loaded, { ...context, pipelineIid: number });

@@ -2,7 +2,7 @@
 // includes first (nested ones before their parent, listed order, later wins), then the
 // including file on top. Loops and the 150-include limit are errors at the include line.
 import { globMatch, hasGlobMagic } from '../glob.js';
-import { isHash, type CiError, type Hash, type ProjectFiles, type RemoteFetcher, type SourceLocation } from '../types.js';
+import { isHash, type CiError, type Hash, type ProjectFileReader, type ProjectFiles, type RemoteFetcher, type SourceLocation } from '../types.js';
 import { deepMerge } from './merge.js';
 import type { SourceMap } from './source-map.js';
 import { loadYamlLib, parseYaml } from './yaml.js';
@@ -12,6 +12,7 @@ export const MAX_INCLUDES = 150;
 export interface IncludeOptions {
   files: ProjectFiles;
   fetchRemote?: RemoteFetcher;
+  readProjectFile?: ProjectFileReader;
   /** Variables usable in include paths (project, pipeline, CI_PROJECT_*, CI_COMMIT_REF_NAME…). */
   variables?: Record<string, string>;
   /** Decides `include:rules`; without it every include applies. */
@@ -19,8 +20,11 @@ export interface IncludeOptions {
 }
 
 interface Ref {
-  kind: 'local' | 'remote';
+  kind: 'local' | 'remote' | 'project';
   name: string;
+  /** include:project: the project and ref the file is read from (local includes inside it too). */
+  project?: string;
+  ref?: string;
 }
 
 export class IncludeLoader {
@@ -40,40 +44,41 @@ export class IncludeLoader {
   }
 
   private async loadFile(ref: Ref, chain: string[], includedAt: SourceLocation): Promise<Hash | undefined> {
-    const id = `${ref.kind}:${ref.name}`;
+    const id = ref.kind === 'project' ? `project:${ref.project}@${ref.ref ?? ''}:${ref.name}` : `${ref.kind}:${ref.name}`;
     if (chain.includes(id)) {
-      const loop = [...chain.slice(chain.indexOf(id)), id].map((c) => c.replace(/^\w+:/, '')).join(' → ');
+      const loop = [...chain.slice(chain.indexOf(id)), id].map((c) => c.replace(/^(local|remote):/, '').replace(/^project:/, '')).join(' → ');
       this.fail(includedAt, `include loop: ${loop}`);
       return undefined;
     }
     const text = await this.read(ref, includedAt);
     if (text === undefined) return undefined;
-    this.loadedFiles.push(ref.name);
+    const shown = ref.kind === 'project' ? `${ref.project}:${ref.name}` : ref.name;
+    this.loadedFiles.push(shown);
     await loadYamlLib();
-    const parsed = parseYaml(text, ref.name, this.sources);
+    const parsed = parseYaml(text, shown, this.sources);
     if (parsed.errors.length) {
       this.errors.push(...parsed.errors);
       return undefined;
     }
     if (parsed.value === null || parsed.value === undefined) return {};
     if (!isHash(parsed.value)) {
-      this.fail({ file: ref.name, line: 1 }, 'a pipeline file must be a mapping of keywords and jobs');
+      this.fail({ file: shown, line: 1 }, 'a pipeline file must be a mapping of keywords and jobs');
       return undefined;
     }
     const { include, ...rest } = parsed.value;
     const own: Hash = {};
-    this.sources.record(own, this.sources.of(parsed.value) ?? { file: ref.name, line: 1 });
+    this.sources.record(own, this.sources.of(parsed.value) ?? { file: shown, line: 1 });
     for (const key of Object.keys(rest)) {
       own[key] = rest[key];
       this.sources.copyKey(parsed.value, key, own);
     }
     if (include === undefined || include === null) return own;
-    const includeAt = this.sources.keyOf(parsed.value, 'include') ?? { file: ref.name, line: 0 };
+    const includeAt = this.sources.keyOf(parsed.value, 'include') ?? { file: shown, line: 0 };
     const entries = Array.isArray(include) ? include : [include];
     let merged: Hash | undefined;
     for (let i = 0; i < entries.length; i++) {
       const at = this.sources.keyOf(include, i) ?? includeAt;
-      for (const child of await this.expand(entries[i], at)) {
+      for (const child of await this.expand(entries[i], at, ref)) {
         if (++this.count > MAX_INCLUDES) {
           this.fail(at, `too many includes: at most ${MAX_INCLUDES} files may be included`);
           return undefined;
@@ -86,34 +91,63 @@ export class IncludeLoader {
   }
 
   /** One `include:` entry → the files it names (globs expanded, rules applied). */
-  private async expand(entry: unknown, at: SourceLocation): Promise<Ref[]> {
+  private async expand(entry: unknown, at: SourceLocation, parent: Ref): Promise<Ref[]> {
+    // Local includes in a file of another project are that project's files (as on GitLab).
+    const within = (refs: Ref[]): Ref[] => (parent.kind === 'project' ? refs.map((r) => (r.kind === 'local' ? { ...r, kind: 'project', project: parent.project, ref: parent.ref } : r)) : refs);
     if (typeof entry === 'string') {
       const name = this.interpolate(entry);
-      return /^https?:\/\//.test(name) ? [{ kind: 'remote', name }] : this.locals(name, at);
+      return /^https?:\/\//.test(name) ? [{ kind: 'remote', name }] : within(await this.locals(name, at, parent));
     }
     if (!isHash(entry)) {
       this.fail(at, 'an include entry must be a path, a URL or a hash such as {local: path}');
       return [];
     }
     if (Array.isArray(entry.rules) && this.options.includeRulesMatch && !this.options.includeRulesMatch(entry.rules)) return [];
-    if (typeof entry.local === 'string') return this.locals(this.interpolate(entry.local), at);
+    if (typeof entry.local === 'string') return within(await this.locals(this.interpolate(entry.local), at, parent));
     if (typeof entry.remote === 'string') return [{ kind: 'remote', name: this.interpolate(entry.remote) }];
-    const kind = ['project', 'template', 'component'].find((k) => k in entry);
+    if ('project' in entry) return this.projectFiles(entry, at);
+    const kind = ['template', 'component'].find((k) => k in entry);
     if (kind) {
-      this.fail(at, `include:${kind} is not supported yet (only include:local and include:remote are)`);
+      this.fail(at, `include:${kind} is not supported: Slipway has no copy of GitLab's ${kind === 'template' ? 'template library' : 'CI/CD catalog'}; copy the file into the repository and use include:local`);
       return [];
     }
     this.fail(at, 'an include entry needs one of local, remote, project, template or component');
     return [];
   }
 
-  private async locals(path: string, at: SourceLocation): Promise<Ref[]> {
+  /** include: {project, ref?, file: path | [paths]}. */
+  private projectFiles(entry: Hash, at: SourceLocation): Ref[] {
+    if (typeof entry.project !== 'string' || entry.project === '') {
+      this.fail(at, 'include:project needs the project path, e.g. project: shop-ci-templates');
+      return [];
+    }
+    const project = this.interpolate(entry.project);
+    const ref = typeof entry.ref === 'string' ? this.interpolate(entry.ref) : undefined;
+    const files = [entry.file].flat();
+    if (entry.file === undefined || files.length === 0 || !files.every((f) => typeof f === 'string' && f !== '')) {
+      this.fail(at, `include:project ${project} needs file: a path or a list of paths in that project`);
+      return [];
+    }
+    const refs: Ref[] = [];
+    for (const file of files as string[]) {
+      const name = normalizeLocal(this.interpolate(file));
+      if (!/\.ya?ml$/.test(name)) this.fail(at, `included file "${file}" of project ${project} must end in .yml or .yaml`);
+      else refs.push({ kind: 'project', name, project, ...(ref ? { ref } : {}) });
+    }
+    return refs;
+  }
+
+  private async locals(path: string, at: SourceLocation, parent?: Ref): Promise<Ref[]> {
     const name = normalizeLocal(path);
     if (!/\.ya?ml$/.test(name)) {
       this.fail(at, `included file "${path}" must end in .yml or .yaml`);
       return [];
     }
     if (!hasGlobMagic(name)) return [{ kind: 'local', name }];
+    if (parent?.kind === 'project') {
+      this.fail(at, `wildcard includes are not supported inside files of another project ("${path}" in ${parent.project})`);
+      return [];
+    }
     this.listing ??= this.options.files.list();
     const matches = (await this.listing).filter((f) => globMatch(name, f)).sort();
     if (matches.length === 0) this.fail(at, `no file in the repository matches the include pattern "${path}"`);
@@ -126,6 +160,7 @@ export class IncludeLoader {
       if (text === undefined) this.fail(at, at.line === 0 ? `${ref.name} does not exist` : `included file "${ref.name}" does not exist`);
       return text;
     }
+    if (ref.kind === 'project') return this.readProject(ref, at);
     if (!this.options.fetchRemote) {
       this.fail(at, `include:remote "${ref.name}" cannot be fetched here (no fetcher configured)`);
       return undefined;
@@ -134,6 +169,22 @@ export class IncludeLoader {
       return await this.options.fetchRemote(ref.name);
     } catch (e) {
       this.fail(at, `could not fetch include:remote "${ref.name}": ${(e as Error).message}`);
+      return undefined;
+    }
+  }
+
+  private async readProject(ref: Ref, at: SourceLocation): Promise<string | undefined> {
+    const where = `${ref.project}${ref.ref ? `@${ref.ref}` : ''}`;
+    if (!this.options.readProjectFile) {
+      this.fail(at, `include:project ${where} needs the Slipway server: run the pipeline there, or copy "${ref.name}" into this repository`);
+      return undefined;
+    }
+    try {
+      const text = await this.options.readProjectFile(ref.project!, ref.ref, ref.name);
+      if (text === undefined) this.fail(at, `included file "${ref.name}" does not exist in project ${where}`);
+      return text;
+    } catch (e) {
+      this.fail(at, `include:project ${where}: ${(e as Error).message}`);
       return undefined;
     }
   }
