@@ -47,6 +47,16 @@ export async function sourceFiles(dir: string): Promise<{ files: string[]; versi
   return { files, version: null };
 }
 
+/**
+ * Outside a git repository, the commit a CI job checked out: Slipway's job directories have no
+ * .git, so without this a deploy from a job would build a slug with no commit (no
+ * HEROKU_SLUG_COMMIT, nothing for pipelines:diff to compare).
+ */
+function ciCommit(): string | null {
+  const sha = process.env.CI_COMMIT_SHA?.trim();
+  return sha && /^[0-9a-f]{40}$/.test(sha) ? sha : null;
+}
+
 export async function packTarball(dir: string, files: string[]): Promise<Buffer> {
   const chunks: Buffer[] = [];
   const stream = createTar({ gzip: true, cwd: dir, portable: true, noDirRecurse: true }, files);
@@ -65,8 +75,10 @@ async function waitFor<T>(fetchOnce: () => Promise<T>, done: (v: T) => boolean, 
 async function deploy(api: ApiClient, app: string, dir: string): Promise<number> {
   if (!existsSync(dir) || !lstatSync(dir).isDirectory()) throw new CliError(`${dir} is not a directory.`);
   await api.get(`/apps/${enc(app)}`); // fail early with "Couldn't find that app."
-  const { files, version } = await sourceFiles(dir);
-  if (files.length === 0) throw new CliError(`There are no files to deploy in ${dir}${version !== null ? ' (git ls-files is empty: commit or add your files)' : ''}.`);
+  const found = await sourceFiles(dir);
+  const { files } = found;
+  const version = found.version ?? ciCommit();
+  if (files.length === 0) throw new CliError(`There are no files to deploy in ${dir}${found.version !== null ? ' (git ls-files is empty: commit or add your files)' : ''}.`);
   const tarball = await action(`Packing ${files.length} files${relative(process.cwd(), dir) ? ` from ${relative(process.cwd(), dir)}` : ''}`, async (suffix) => {
     const buf = await packTarball(dir, files);
     suffix(bytes(buf.length));
