@@ -140,6 +140,8 @@ export const ciCommands: CommandSpec[] = [
       if (sub !== 'run' && args.length > 1) throw new CliError(`ci ${sub} takes no job names (got ${args.slice(1).join(' ')})`);
       // ci run: probe bubblewrap (it starts a sandbox) while git and the configuration load.
       if (sub === 'run' && flags['no-sandbox'] !== true) void import('../../ci/run/shell-executor.js').then((m) => m.bwrapWorks());
+      // …and compile the runner while git answers.
+      if (sub === 'run') void import('./ci-run.js');
       const { cwd, ctx, loaded, entry } = await load(flags, sub === 'run');
       if (loaded.errors.length) return reportErrors(loaded.errors, json);
       if (sub === 'run') return (await import('./ci-run.js')).ciRun({ cwd, flags, jobs: args.slice(1), ctx, loaded, entry });
