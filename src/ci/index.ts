@@ -87,6 +87,8 @@ export async function loadPipeline(options: LoadOptions): Promise<LoadedPipeline
   const resolved = resolveJobs(config, sources, entry);
   if (resolved.errors.length) return done(resolved.errors);
   const jobErrors = checkJobs(resolved.jobs, config);
+  // As GitLab: templates (.name) alone make no pipeline, whatever the rules would say.
+  if (resolved.jobs.length === 0) jobErrors.push({ file: entry, line: 0, message: 'jobs config should contain at least one visible job (names starting with a dot are templates)' });
   return done(jobErrors, jobErrors.length ? [] : resolved.jobs);
 }
 

@@ -47,6 +47,7 @@ describe('bad input is rejected with file, line and reason', () => {
     ['needs on a later stage', { '.gitlab-ci.yml': 'a:\n  stage: build\n  script: x\n  needs: [b]\nb:\n  stage: deploy\n  script: x\n' }, /^\.gitlab-ci\.yml:4: a: needs "b", which is in a later stage/],
     ['needs an unknown job', { '.gitlab-ci.yml': 'a:\n  script: x\n  needs: [ghost]\n' }, /^\.gitlab-ci\.yml:3: a: needs "ghost", but no job named "ghost" is defined$/],
     ['include loop', { '.gitlab-ci.yml': 'include: a.yml\njob:\n  script: x\n', 'a.yml': 'include: b.yml\n', 'b.yml': 'include: a.yml\n' }, /^b\.yml:1: include loop: a\.yml → b\.yml → a\.yml$/],
+    ['only templates', { '.gitlab-ci.yml': '.template:\n  script: x\nvariables:\n  A: b\n' }, /^\.gitlab-ci\.yml: jobs config should contain at least one visible job/],
     ['missing include', { '.gitlab-ci.yml': 'include:\n  - local: nope.yml\njob:\n  script: x\n' }, /^\.gitlab-ci\.yml:2: included file "nope\.yml" does not exist$/],
     ['extends loop', { '.gitlab-ci.yml': '.a:\n  extends: .b\n.b:\n  extends: .a\njob:\n  extends: .a\n  script: x\n' }, /circular dependency detected in extends/],
     ['extends of nothing', { '.gitlab-ci.yml': 'job:\n  extends: .missing\n  script: x\n' }, /^\.gitlab-ci\.yml:2: job: unknown key in extends: "\.missing"/],

@@ -5,7 +5,8 @@ import { globMatch, hasGlobMagic } from '../glob.js';
 import { isHash, type CiError, type Hash, type ProjectFileReader, type ProjectFiles, type RemoteFetcher, type SourceLocation } from '../types.js';
 import { deepMerge } from './merge.js';
 import type { SourceMap } from './source-map.js';
-import { loadYamlLib, parseYaml } from './yaml.js';
+import { interpolateInputs, resolveInputs } from './inputs.js';
+import { loadYamlLib, parseYaml, splitDocuments } from './yaml.js';
 
 export const MAX_INCLUDES = 150;
 
@@ -25,6 +26,8 @@ interface Ref {
   /** include:project: the project and ref the file is read from (local includes inside it too). */
   project?: string;
   ref?: string;
+  /** The include entry's `inputs`, for the file's `spec:inputs` header. */
+  inputs?: unknown;
 }
 
 export class IncludeLoader {
@@ -55,9 +58,16 @@ export class IncludeLoader {
     const shown = ref.kind === 'project' ? `${ref.project}:${ref.name}` : ref.name;
     this.loadedFiles.push(shown);
     await loadYamlLib();
-    const parsed = parseYaml(text, shown, this.sources);
-    if (parsed.errors.length) {
-      this.errors.push(...parsed.errors);
+    const documents = splitDocuments(text);
+    const header = documents.header === undefined ? undefined : parseYaml(documents.header, shown, this.sources);
+    const parsed = parseYaml(documents.content, shown, this.sources);
+    if (header?.errors.length || parsed.errors.length) {
+      this.errors.push(...(header?.errors ?? []), ...parsed.errors);
+      return undefined;
+    }
+    const inputs = resolveInputs(header?.value, ref.inputs, includedAt.line === 0 ? { file: shown, line: 1 } : includedAt);
+    if (inputs.errors.length) {
+      this.errors.push(...inputs.errors);
       return undefined;
     }
     if (parsed.value === null || parsed.value === undefined) return {};
@@ -65,15 +75,24 @@ export class IncludeLoader {
       this.fail({ file: shown, line: 1 }, 'a pipeline file must be a mapping of keywords and jobs');
       return undefined;
     }
-    const { include, ...rest } = parsed.value;
+    let value: Hash = parsed.value;
+    if (inputs.values) {
+      const interpolated = interpolateInputs(value, inputs.values, this.options.variables ?? {}, { file: shown, line: 1 }, this.sources);
+      if (interpolated.errors.length) {
+        this.errors.push(...interpolated.errors);
+        return undefined;
+      }
+      value = interpolated.value as Hash;
+    }
+    const { include, ...rest } = value;
     const own: Hash = {};
-    this.sources.record(own, this.sources.of(parsed.value) ?? { file: shown, line: 1 });
+    this.sources.record(own, this.sources.of(value) ?? { file: shown, line: 1 });
     for (const key of Object.keys(rest)) {
       own[key] = rest[key];
-      this.sources.copyKey(parsed.value, key, own);
+      this.sources.copyKey(value, key, own);
     }
     if (include === undefined || include === null) return own;
-    const includeAt = this.sources.keyOf(parsed.value, 'include') ?? { file: shown, line: 0 };
+    const includeAt = this.sources.keyOf(value, 'include') ?? { file: shown, line: 0 };
     const entries = Array.isArray(include) ? include : [include];
     let merged: Hash | undefined;
     for (let i = 0; i < entries.length; i++) {
@@ -103,9 +122,10 @@ export class IncludeLoader {
       return [];
     }
     if (Array.isArray(entry.rules) && this.options.includeRulesMatch && !this.options.includeRulesMatch(entry.rules)) return [];
-    if (typeof entry.local === 'string') return within(await this.locals(this.interpolate(entry.local), at, parent));
-    if (typeof entry.remote === 'string') return [{ kind: 'remote', name: this.interpolate(entry.remote) }];
-    if ('project' in entry) return this.projectFiles(entry, at);
+    const withInputs = (refs: Ref[]): Ref[] => ('inputs' in entry ? refs.map((r) => ({ ...r, inputs: entry.inputs })) : refs);
+    if (typeof entry.local === 'string') return withInputs(within(await this.locals(this.interpolate(entry.local), at, parent)));
+    if (typeof entry.remote === 'string') return withInputs([{ kind: 'remote', name: this.interpolate(entry.remote) }]);
+    if ('project' in entry) return withInputs(this.projectFiles(entry, at));
     const kind = ['template', 'component'].find((k) => k in entry);
     if (kind) {
       this.fail(at, `include:${kind} is not supported: Slipway has no copy of GitLab's ${kind === 'template' ? 'template library' : 'CI/CD catalog'}; copy the file into the repository and use include:local`);

@@ -1,8 +1,11 @@
 // GitLab's deep merge for includes and `extends`: hashes merge key by key at any depth; for
-// anything else (lists, strings, null) the later value replaces the earlier one.
+// anything else (lists, strings, null, `!reference` tags) the later value replaces the earlier one.
 import { isHash, type Hash } from '../types.js';
 import type { SourceMap } from './source-map.js';
-import { setOwn } from './yaml.js';
+import { ReferenceTag, setOwn } from './yaml.js';
+
+/** A hash to merge into; an unresolved `!reference` is a value, replaced like a list. */
+const mergeable = (v: unknown): v is Hash => isHash(v) && !(v instanceof ReferenceTag);
 
 export function deepMerge(base: Hash, over: Hash, sources: SourceMap): Hash {
   const result: Hash = {};
@@ -14,7 +17,7 @@ export function deepMerge(base: Hash, over: Hash, sources: SourceMap): Hash {
   }
   for (const [key, value] of Object.entries(over)) {
     const previous = result[key];
-    setOwn(result, key, isHash(previous) && isHash(value) ? deepMerge(previous, value, sources) : value);
+    setOwn(result, key, mergeable(previous) && mergeable(value) ? deepMerge(previous, value, sources) : value);
     sources.copyKey(over, key, result);
   }
   return result;

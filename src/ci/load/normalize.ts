@@ -1,10 +1,12 @@
 // Shapes GitLab flattens before it looks at them: script lists nested up to 10 levels (from
-// anchors and !reference) and rule lists that splice in other rule lists.
+// anchors and !reference) and rule, cache and needs lists that splice in other lists.
 import { isHash, type CiError, type Hash } from '../types.js';
 import type { SourceMap } from './source-map.js';
 
 const SCRIPT_KEYS = ['script', 'before_script', 'after_script'];
 const MAX_SCRIPT_NESTING = 10;
+/** Lists GitLab flattens completely (its ComposableArray entries). */
+const SPLICED_LISTS = ['rules', 'cache', 'needs'];
 /** Top-level keys that are not jobs. */
 export const GLOBAL_KEYWORDS = new Set(['default', 'include', 'stages', 'variables', 'workflow', 'image', 'services', 'cache', 'before_script', 'after_script', 'spec', 'pages']);
 
@@ -23,11 +25,14 @@ export function normalizeConfig(config: Hash, sources: SourceMap): CiError[] {
       sources.record(flat, sources.of(value) ?? sources.keyOf(holder, key) ?? { file: '', line: 0 });
       holder[key] = flat;
     }
-    const rules = holder.rules;
-    if (Array.isArray(rules) && rules.some(Array.isArray)) {
-      const flat = rules.flatMap((r) => (Array.isArray(r) ? r : [r]));
-      sources.record(flat, sources.of(rules) ?? { file: '', line: 0 });
-      holder.rules = flat;
+    // GitLab reads these as composable lists, flattened at every level: a referenced list
+    // may itself splice in others.
+    for (const key of SPLICED_LISTS) {
+      const list = holder[key];
+      if (!Array.isArray(list) || !list.some(Array.isArray)) continue;
+      const flat = list.flat(Infinity) as unknown[];
+      sources.record(flat, sources.of(list) ?? { file: '', line: 0 });
+      holder[key] = flat;
     }
   };
   fixScripts(config, '');

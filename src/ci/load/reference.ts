@@ -1,13 +1,17 @@
 // Replaces every `!reference [job, key, …]` with the value it points at, across all included
 // files. A reference may point at values that hold references themselves (up to 10 deep);
-// chains that come back to themselves are errors.
-import type { CiError } from '../types.js';
+// chains that come back to themselves are errors. As in GitLab, references are resolved after
+// `extends`: `[.job, key]` sees what `.job` inherits from its parents.
+import { isHash, type CiError, type Hash } from '../types.js';
+import { deepMerge } from './merge.js';
+import { SourceMap } from './source-map.js';
 import { ReferenceTag } from './yaml.js';
 
 const MAX_REFERENCE_DEPTH = 10;
 
-export function resolveReferences(root: Record<string, unknown>): CiError[] {
+export function resolveReferences(root: Record<string, unknown>, sources: SourceMap = new SourceMap()): CiError[] {
   const errors: CiError[] = [];
+  const entry = extendedEntries(root, sources);
   const done = new Map<ReferenceTag, unknown>();
   const visited = new WeakSet<object>();
 
@@ -17,12 +21,12 @@ export function resolveReferences(root: Record<string, unknown>): CiError[] {
     if (chain.length >= MAX_REFERENCE_DEPTH) throw new ReferenceError(tag, `!reference [${tag.path.join(', ')}] is nested more than ${MAX_REFERENCE_DEPTH} levels deep`);
     const inner = [...chain, tag];
     let current: unknown = root;
-    for (const key of tag.path) {
+    for (const [i, key] of tag.path.entries()) {
       if (current instanceof ReferenceTag) current = resolveTag(current, inner);
       if (typeof current !== 'object' || current === null || Array.isArray(current) || !Object.hasOwn(current, key)) {
         throw new ReferenceError(tag, `!reference [${tag.path.join(', ')}] points at nothing: "${key}" is not defined there`);
       }
-      current = (current as Record<string, unknown>)[key];
+      current = i === 0 ? entry(key) : (current as Record<string, unknown>)[key];
     }
     const value = walk(current, inner);
     done.set(tag, value);
@@ -54,6 +58,29 @@ export function resolveReferences(root: Record<string, unknown>): CiError[] {
     }
   }
   return errors;
+}
+
+/**
+ * A top-level entry with its `extends` parents merged in (GitLab's order: extends, then
+ * references). Unknown parents and loops are left to the extends check, which reports them.
+ */
+function extendedEntries(root: Record<string, unknown>, sources: SourceMap): (name: string) => unknown {
+  const cache = new Map<string, unknown>();
+  const entry = (name: string, seen: string[]): unknown => {
+    const own = root[name];
+    if (!isHash(own) || own instanceof ReferenceTag || own.extends === undefined || own.extends === null) return own;
+    if (cache.has(name)) return cache.get(name);
+    if (seen.includes(name)) return own;
+    let merged: Hash = {};
+    for (const parent of Array.isArray(own.extends) ? own.extends : [own.extends]) {
+      const base = Object.hasOwn(root, String(parent)) ? entry(String(parent), [...seen, name]) : undefined;
+      if (isHash(base) && !(base instanceof ReferenceTag)) merged = deepMerge(merged, base, sources);
+    }
+    const result = deepMerge(merged, own, sources);
+    cache.set(name, result);
+    return result;
+  };
+  return (name) => entry(name, []);
 }
 
 /** After an error, leave no tags behind for later stages to trip over. */

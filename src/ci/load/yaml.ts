@@ -46,6 +46,63 @@ export function setOwn(target: Record<string, unknown>, key: string, value: unkn
   else target[key] = value;
 }
 
+/** A line starting with `---` and whitespace: where GitLab cuts a file into YAML documents. */
+const DOCUMENT_DIVIDER = /^---\s+/gm;
+/** GitLab reads at most a header document and a content document per file. */
+const MAX_DOCUMENTS = 2;
+
+/** A file cut into GitLab's documents: the optional `spec:` header and the pipeline content. */
+export interface FileDocuments {
+  header?: string;
+  content: string;
+}
+
+/**
+ * GitLab splits a file's text at `---` lines into at most three pieces, drops blank pieces
+ * (nothing but comments counts as blank), and takes the last piece as the content when the
+ * first is a `spec:` header, else the first piece; only the first YAML document of a piece is
+ * read. Lines before a piece are kept as empty lines so reported line numbers stay right.
+ */
+export function splitDocuments(text: string): FileDocuments {
+  if (!yamlLib) throw new Error('splitDocuments: call loadYamlLib() first');
+  // Ruby's split with a limit: at most MAX_DOCUMENTS dividers cut, the rest stays in the last piece.
+  const cuts: Array<{ at: number; next: number }> = [];
+  for (const m of text.matchAll(DOCUMENT_DIVIDER)) {
+    if (cuts.length === MAX_DOCUMENTS) break;
+    cuts.push({ at: m.index, next: m.index + m[0].length });
+  }
+  if (cuts.length === 0 || (cuts.length === 1 && cuts[0].at === 0)) return { content: text };
+  const { parseDocument, isMap } = yamlLib;
+  const bounds = [0, ...cuts.map((c) => c.next)].map((start, i) => ({ start, end: cuts[i]?.at ?? text.length }));
+  const pieces = bounds.map(({ start, end }) => {
+    let body = text.slice(start, end);
+    // Only the first YAML document of a piece is read.
+    const more = body.search(/^---\s/m);
+    if (more > 0) body = body.slice(0, more);
+    return { start, body, doc: parseDocument(body, { version: '1.1', uniqueKeys: false, customTags: [referenceTag] }) };
+  });
+  const documents = pieces.filter((p) => p.doc.errors.length > 0 || !isBlank(p.doc.toJS({ maxAliasCount: -1 })));
+  if (documents.length === 0) return { content: '' };
+  const first = documents[0];
+  const header = documents.length > 1 && isMap(first.doc.contents) && first.doc.contents.has('spec');
+  const padded = (piece: (typeof pieces)[number]) => '\n'.repeat(countLines(text, piece.start)) + piece.body;
+  return header ? { header: padded(first), content: padded(documents[documents.length - 1]) } : { content: padded(first) };
+}
+
+function isBlank(value: unknown): boolean {
+  if (value === null || value === undefined || value === false || value === '') return true;
+  if (typeof value === 'string') return value.trim() === '';
+  if (Array.isArray(value)) return value.length === 0;
+  return typeof value === 'object' && Object.keys(value).length === 0;
+}
+
+function countLines(text: string, end: number): number {
+  let n = 0;
+  for (let i = text.indexOf('\n'); i !== -1 && i < end; i = text.indexOf('\n', i + 1)) n++;
+  return n;
+}
+
+/** Parses one document (see splitDocuments for a whole file). */
 export function parseYaml(text: string, file: string, sources: SourceMap): ParsedYaml {
   if (!yamlLib) throw new Error('parseYaml: call loadYamlLib() first');
   const { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument } = yamlLib;

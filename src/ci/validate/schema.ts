@@ -2,9 +2,10 @@
 // schemas/) and turns ajv's error tree into one readable `file:line: reason` per problem.
 import { readFileSync } from 'node:fs';
 import type { ErrorObject, ValidateFunction } from 'ajv';
-import { isHash, type CiError, type Hash } from '../types.js';
+import type { CiError, Hash } from '../types.js';
 import { pointerToPath, type SourceMap } from '../load/source-map.js';
 import { installFile } from '../../core/install-root.js';
+import { schemaView } from './schema-view.js';
 
 let compiled: ValidateFunction | undefined;
 
@@ -25,7 +26,7 @@ const SUMMARY_KEYWORDS = new Set(['anyOf', 'oneOf', 'allOf', 'if', 'then', 'else
 
 export async function validateSchema(config: Hash, sources: SourceMap, fallbackFile: string): Promise<CiError[]> {
   const validate = await validator();
-  const view = withoutNullKeywords(config, sources);
+  const view = schemaView(config, sources);
   if (validate(view)) return [];
   const raw = (validate.errors ?? []).filter((e) => !SUMMARY_KEYWORDS.has(e.keyword));
   // Key each problem by where it points; an unknown key points at the key itself.
@@ -44,31 +45,6 @@ export async function validateSchema(config: Hash, sources: SourceMap, fallbackF
     errors.push({ ...at, message: `${describePath(path)}: ${reason(byPlace.get(place) ?? [])}` });
   }
   return errors;
-}
-
-/**
- * GitLab reads `key: null` in a job as "not set" (it is how a job drops an inherited key);
- * the schema would call it the wrong type, so such keys are left out of what it sees.
- */
-function withoutNullKeywords(config: Hash, sources: SourceMap): Hash {
-  const view: Hash = {};
-  sources.record(view, sources.of(config) ?? { file: '', line: 0 });
-  for (const [name, value] of Object.entries(config)) {
-    sources.copyKey(config, name, view);
-    if (!isHash(value) || !Object.values(value).includes(null)) {
-      view[name] = value;
-      continue;
-    }
-    const job: Hash = {};
-    sources.record(job, sources.of(value) ?? { file: '', line: 0 });
-    for (const [key, v] of Object.entries(value)) {
-      if (v === null) continue;
-      job[key] = v;
-      sources.copyKey(value, key, job);
-    }
-    view[name] = job;
-  }
-  return view;
 }
 
 const escapePointer = (key: string) => key.replace(/~/g, '~0').replace(/\//g, '~1');
