@@ -2,7 +2,6 @@
 // variables, or `key:files` + `prefix`), `paths`/`untracked`, `policy` (pull, push, pull-push),
 // `when` and `fallback_keys` (then CACHE_FALLBACK_KEY). Caches are directories under the
 // cache root, shared across jobs and across runs; they are restored before artifacts.
-import { createHash, randomBytes } from 'node:crypto';
 import { execFile } from 'node:child_process';
 import { existsSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -11,6 +10,9 @@ import { isHash } from '../types.js';
 import { collectPaths, copyFiles } from './artifacts.js';
 import type { JobResult } from './contract.js';
 import { expandWith } from './variables.js';
+
+// node:crypto only when a hash is needed: most runs never need one (see ../fast-hash.ts).
+const crypto = () => process.getBuiltinModule('node:crypto');
 
 export interface CacheSpec {
   key: string;
@@ -37,7 +39,7 @@ export function gitLastCommits(root: string): LastCommits {
               execFile('git', ['log', '-1', '--format=%H', '--', file], { cwd: root, encoding: 'utf8' }, (error, stdout) => resolve(error ? '' : stdout.trim()));
             }),
         ),
-      ).then((shas) => (shas.some(Boolean) ? createHash('sha1').update(shas.join('\n')).digest('hex') : undefined));
+      ).then((shas) => (shas.some(Boolean) ? crypto().createHash('sha1').update(shas.join('\n')).digest('hex') : undefined));
       memo.set(id, found);
     }
     return found;
@@ -96,7 +98,7 @@ export function saveCache(root: string, spec: CacheSpec, workdir: string, result
   if (spec.when !== 'always' && spec.when !== (result.status === 'success' ? 'on_success' : 'on_failure')) return undefined;
   const files = collectPaths(workdir, spec.paths, [], spec.untracked ? tracked : undefined);
   if (files.length === 0) return 0;
-  const tmp = join(root, `.tmp-${randomBytes(6).toString('hex')}`);
+  const tmp = join(root, `.tmp-${crypto().randomBytes(6).toString('hex')}`);
   copyFiles(workdir, tmp, files);
   const dir = keyDir(root, spec.key);
   rmSync(dir, { recursive: true, force: true });

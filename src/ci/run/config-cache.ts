@@ -7,7 +7,6 @@
 //     include paths and include:rules see. loadPipeline is a function of exactly those, so
 //     when they are all unchanged the stored result is the result. Loads that used
 //     rules:changes or a remote include are not stored.
-import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
@@ -15,9 +14,11 @@ import { loadPipeline, type LoadedPipeline, type LoadOptions } from '../index.js
 import type { JobDefinition } from '../resolve/jobs.js';
 import type { PipelineContext, ProjectFiles, SourceLocation } from '../types.js';
 import { includeVariables } from '../variables/predefined.js';
+import { fastHash } from '../fast-hash.js';
 
-const FORMAT = 1;
-const sha = (text: string): string => createHash('sha256').update(text).digest('hex');
+const FORMAT = 2;
+// Keys tell the user's own files apart; no OpenSSL start-up on the hot path (see fast-hash.ts).
+const sha = fastHash;
 
 interface Stored {
   format: number;

@@ -3,7 +3,6 @@
 // shell executor, and keeps what it leaves (artifacts, dotenv variables, caches). The
 // scheduler decides the order. The server's pipeline runner uses the same job attempts
 // (createJobRunner) with its own order (progress.ts) and storage (an ArtifactStore).
-import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -21,6 +20,7 @@ import { bwrapWorks, ShellExecutor } from './shell-executor.js';
 import { containerRouter, usesContainers } from './docker-select.js';
 import { jobVariables } from './variables.js';
 import { checkout, sourceTree, type SourceTree } from './workspace.js';
+import { fastHash } from '../fast-hash.js';
 
 export { loadPipelineCached } from './config-cache.js';
 
@@ -30,7 +30,7 @@ export const AFTER_SCRIPT_TIMEOUT_SECONDS = 300;
 /** Where Slipway keeps local CI state that outlives a run (caches, the pipeline counter). */
 export function ciStateDir(projectDir: string): string {
   const base = process.env.XDG_CACHE_HOME || join(process.env.HOME || tmpdir(), '.cache');
-  const id = createHash('sha256').update(projectDir).digest('hex').slice(0, 16);
+  const id = fastHash(projectDir).slice(0, 16);
   return join(base, 'slipway', 'ci', id);
 }
 

@@ -3,10 +3,12 @@
 // pipeline variables. Values are expanded GitLab-side (recursive, unknown names kept); a
 // reference that names no CI variable falls back to the runner's base environment (so
 // `PATH: "$PATH:/opt/bin"` works). Masking replaces masked values with `[MASKED]` in output.
-import { createHash } from 'node:crypto';
 import type { PlannedJob } from '../plan/plan.js';
 import { isHash, type Hash } from '../types.js';
 import { expandString, readVariables } from '../variables/expand.js';
+
+// node:crypto only when a hash is needed: most runs never need one (see ../fast-hash.ts).
+const crypto = () => process.getBuiltinModule('node:crypto');
 
 export interface JobVariableSources {
   job: PlannedJob;
@@ -107,7 +109,7 @@ export function environmentSlug(name: string): string {
   if (slug.length > 24 || slug !== name) {
     slug = slug.slice(0, 17);
     if (!slug.endsWith('-')) slug += '-';
-    const digest = BigInt(`0x${createHash('sha256').update(name).digest('hex')}`).toString(36);
+    const digest = BigInt(`0x${crypto().createHash('sha256').update(name).digest('hex')}`).toString(36);
     return slug + digest.slice(-6);
   }
   return slug.replace(/-$/, '');

@@ -4,7 +4,6 @@
 // shell (one process spawn from node instead of three). Anything unusual (GIT_DIR in the environment, reftable, a HEAD file that
 // does not parse) falls back to asking git.
 import { execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 
@@ -34,7 +33,8 @@ function git(cwd: string, args: string[]): Promise<string | undefined> {
  * separator. The file list is undefined when ls-files fails (not a work tree).
  */
 async function gitFacts(cwd: string): Promise<[string | undefined, string | undefined, string | undefined]> {
-  const separator = `\n--slipway-${randomBytes(8).toString('hex')}--\n`;
+  // Unguessable enough to never occur in a file name or commit message by accident.
+  const separator = `\n--slipway-${Math.random().toString(36).slice(2)}${Date.now().toString(36)}--\n`;
   const script = [
     'git ls-files -z -co --exclude-standard || exit 3',
     'printf %s "$1"',
