@@ -24,6 +24,8 @@ export interface SlipwayConfig {
   maxBodyBytes: number;
   /** Web dynos must bind $PORT within this time or they are marked crashed. */
   bootTimeoutMs: number;
+  /** How often CI environments are checked for an expired auto_stop_in. */
+  environmentCheckMs: number;
 }
 
 function intFrom(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
@@ -53,5 +55,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): SlipwayConfig 
     stopTimeoutMs: intFrom(env, 'SLIPWAY_STOP_TIMEOUT_MS', 30_000),
     maxBodyBytes: intFrom(env, 'SLIPWAY_MAX_BODY_BYTES', 512 * 1024 * 1024),
     bootTimeoutMs: intFrom(env, 'SLIPWAY_BOOT_TIMEOUT_MS', 60_000),
+    environmentCheckMs: intFrom(env, 'SLIPWAY_ENVIRONMENT_CHECK_MS', 30_000),
   };
 }

@@ -132,7 +132,8 @@ export async function startSlipway(config: SlipwayConfig): Promise<RunningSlipwa
   const ciSettings = createCiSettings({ db, dataDir: config.dataDir, apiUrl: () => urls.internal, defaultBranch: (project) => defaultBranch(projectRepoPath(reposDir, project.name)), account: (id) => accounts.getById(id) });
   const ci = new CiService({ db, outputs, events, dataDir: config.dataDir, baseUrl: () => urls.http, sandbox: config.sandbox === 'none' ? 'off' : config.sandbox === 'bwrap' ? 'on' : 'auto', extensions: ciSettings.extensions });
   await ci.failInterrupted();
-  await ciSettings.start();
+  ciSettings.environments.setStopJobRunner((job, userId) => ci.play(job, userId));
+  await ciSettings.start(config.environmentCheckMs);
   await ci.resume();
   const mergeRequests = new MergeRequestService({ db, events, ci, repoDir: (project) => projectRepoPath(reposDir, project.name) });
   const flowAutomation = createFlowAutomation({

@@ -139,7 +139,8 @@ export interface CiSettingsServices {
   /** git over HTTP with a job token. */
   git: JobTokenGitAccess;
   /** After CiService.failInterrupted(): no token survives a restart; deployments catch up; auto-stop starts. */
-  start(): Promise<void>;
+  /** Starts the auto_stop_in timer (checked every `environmentCheckMs`). */
+  start(environmentCheckMs?: number): Promise<void>;
   close(): void;
 }
 
@@ -163,10 +164,10 @@ export function createCiSettings(input: {
     environments,
     extensions,
     git: new JobTokenGitAccess(jobTokens, input.account),
-    async start() {
+    async start(environmentCheckMs) {
       await jobTokens.revokeAll();
       await environments.syncWithJobs();
-      environments.startAutoStop();
+      environments.startAutoStop(environmentCheckMs);
     },
     close: () => environments.stop(),
   };

@@ -4,7 +4,8 @@
  * the job's (created → running → success/failed/canceled/skipped). A successful `start`
  * deployment makes the environment available with its URL, tier, `on_stop` and `auto_stop_in`
  * (timer from then); a successful `stop` job stops it; `prepare`/`access` restart the timer.
- * When the timer runs out the environment is stopped (its on_stop job is not run: see docs/ci.md).
+ * When the timer runs out, the on_stop job of the deployment that started the environment is
+ * played (the environment stops when that job succeeds), or, without one, it is stopped at once.
  */
 import type { Kysely } from 'kysely';
 import type { PlannedJob } from '../ci/index.js';
@@ -14,6 +15,9 @@ import { parseDuration } from '../ci/run/duration.js';
 import type { CiDeploymentRow, CiEnvironmentRow, CiJobRow, CiPipelineRow, Database, ProjectRow } from '../store/schema.js';
 import { newId, now } from '../core/ids.js';
 import { notFound } from '../core/errors.js';
+
+/** Plays a job on behalf of a user (the environment's stop job). */
+export type StopJobRunner = (job: CiJobRow, userId: string) => Promise<unknown>;
 
 const FINAL = new Set(['success', 'failed', 'canceled', 'skipped']);
 
@@ -59,8 +63,14 @@ const deploymentStatus = (jobStatus: string): string => (jobStatus === 'running'
 
 export class EnvironmentService {
   private timer: NodeJS.Timeout | undefined;
+  private stopJobs: StopJobRunner | undefined;
 
   constructor(private readonly db: Kysely<Database>) {}
+
+  /** How an on_stop job is played (CiService, plugged in by the composition root). */
+  setStopJobRunner(runner: StopJobRunner): void {
+    this.stopJobs = runner;
+  }
 
   /** Records the environments and deployments of a new pipeline's environment jobs. */
   async pipelineCreated(project: ProjectRow, pipeline: CiPipelineRow, jobs: Array<{ row: CiJobRow; env: JobEnvironment }>): Promise<void> {
@@ -197,10 +207,43 @@ export class EnvironmentService {
 
   async autoStop(): Promise<number> {
     const stamp = now();
-    const due = await this.db.selectFrom('ci_environments').select('id').where('state', '=', 'available').where('auto_stop_at', '<=', stamp).execute();
-    if (due.length === 0) return 0;
-    await this.db.updateTable('ci_environments').set({ state: 'stopped', auto_stop_at: null, updated_at: stamp }).where('id', 'in', due.map((d) => d.id)).execute();
+    const due = await this.db.selectFrom('ci_environments').selectAll().where('state', '=', 'available').where('auto_stop_at', '<=', stamp).execute();
+    for (const environment of due) {
+      // The timer fires once: the stop job (if any) decides the rest.
+      await this.db.updateTable('ci_environments').set({ auto_stop_at: null, updated_at: stamp }).where('id', '=', environment.id).execute();
+      if (environment.on_stop && this.stopJobs && (await this.playStopJob(environment, environment.on_stop))) continue;
+      await this.db.updateTable('ci_environments').set({ state: 'stopped', updated_at: stamp }).where('id', '=', environment.id).execute();
+    }
     return due.length;
+  }
+
+  /** Plays `on_stop` in the pipeline of the environment's last successful start; false if there is none to play. */
+  private async playStopJob(environment: CiEnvironmentRow, jobName: string): Promise<boolean> {
+    const last = await this.db
+      .selectFrom('ci_deployments')
+      .select(['pipeline_id', 'user_id'])
+      .where('environment_id', '=', environment.id)
+      .where('action', '=', 'start')
+      .where('status', '=', 'success')
+      .orderBy('number', 'desc')
+      .executeTakeFirst();
+    if (!last) return false;
+    const job = await this.db
+      .selectFrom('ci_jobs')
+      .selectAll()
+      .where('pipeline_id', '=', last.pipeline_id)
+      .where('name', '=', jobName)
+      .where('status', 'in', ['manual', 'created', 'skipped', 'success', 'failed', 'canceled'])
+      .orderBy('number', 'desc')
+      .executeTakeFirst();
+    if (!job || !last.user_id) return false;
+    try {
+      await this.stopJobs!(job, last.user_id);
+      return true;
+    } catch (err) {
+      console.error(`[ci] playing ${jobName} to stop environment ${environment.name} failed: ${(err as Error).message}`);
+      return false;
+    }
   }
 
   private async ensure(project: ProjectRow, env: JobEnvironment): Promise<CiEnvironmentRow> {
