@@ -49,35 +49,14 @@ export function plannedRows(jobs: readonly PlannedJob[], input: { projectId: str
       stage_index: job.stageIndex,
       run_when: job.when,
       allow_failure: job.allowFailure ? 1 : 0,
-      status: 'created',
-      failure_reason: null,
-      failure_message: null,
-      exit_code: null,
-      attempts: 0,
-      log_key: ciJobLogKey(id),
-      created_at: stamp,
-      updated_at: stamp,
-      started_at: null,
-      finished_at: null,
-      retried: 0,
-      scheduled_at: null,
-      artifacts: null,
-      user_id: null,
+      ...freshAttempt(id, stamp, 'created', null),
     };
   });
 }
 
-/**
- * Marks `old` retried and inserts its next attempt (a new number, a new log) with `status`;
- * returns the new row. Call it inside the project's lock.
- */
-export async function insertAttempt(db: Kysely<Database>, old: CiJobRow, status: 'pending' | 'created', userId: string | null): Promise<CiJobRow> {
-  const stamp = now();
-  const id = newId();
-  const row: CiJobRow = {
-    ...old,
-    id,
-    number: await nextNumber(db, 'ci_jobs', old.project_id),
+/** The state of a job attempt that has not run yet: no result, a log of its own. */
+function freshAttempt(id: string, stamp: string, status: string, userId: string | null) {
+  return {
     status,
     failure_reason: null,
     failure_message: null,
@@ -92,6 +71,21 @@ export async function insertAttempt(db: Kysely<Database>, old: CiJobRow, status:
     scheduled_at: null,
     artifacts: null,
     user_id: userId,
+  };
+}
+
+/**
+ * Marks `old` retried and inserts its next attempt (a new number, a new log) with `status`;
+ * returns the new row. Call it inside the project's lock.
+ */
+export async function insertAttempt(db: Kysely<Database>, old: CiJobRow, status: 'pending' | 'created', userId: string | null): Promise<CiJobRow> {
+  const stamp = now();
+  const id = newId();
+  const row: CiJobRow = {
+    ...old,
+    id,
+    number: await nextNumber(db, 'ci_jobs', old.project_id),
+    ...freshAttempt(id, stamp, status, userId),
   };
   await db.transaction().execute(async (tx) => {
     await tx.updateTable('ci_jobs').set({ retried: 1, updated_at: stamp }).where('id', '=', old.id).execute();

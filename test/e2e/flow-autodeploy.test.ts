@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CLI, startSlipway, waitFor, type Slipway } from '../helpers/slipway.js';
 import { exec } from '../helpers/exec.js';
-import { viaRouter } from '../helpers/flow.js';
+import { viaRouter, servesText } from '../helpers/flow.js';
 import { ProjectRepo } from '../helpers/project-repo.js';
 
 let s: Slipway;
@@ -47,11 +47,7 @@ async function finishedDeploy(pipeline: string, sha: string, stage = 'staging'):
   }, 180_000, 250);
 }
 
-const serves = (app: string, text: string) =>
-  waitFor(`${app} to serve "${text}"`, async () => {
-    const res = await viaRouter(s, app);
-    return res.status === 200 && res.body.includes(text) ? res : undefined;
-  }, 60_000, 200);
+const serves = (app: string, text: string) => servesText(s, app, text);
 
 before(async () => {
   s = await startSlipway();

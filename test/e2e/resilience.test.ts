@@ -106,7 +106,9 @@ test('destroying an app stops its dynos and frees its name', async () => {
   assert.ok(pids.length > 0);
   const res = await s.api('DELETE', '/apps/sturdy');
   assert.equal(res.status, 200);
-  await waitFor('dynos gone', () => pids.every((pid) => !existsSync(`/proc/${pid}`)), 15_000);
+  // Gone = no process of the app left; a bare /proc/<pid> check would be fooled by a busy
+  // machine reusing one of those pids for an unrelated process.
+  await waitFor('dynos gone', () => pids.every((pid) => !existsSync(`/proc/${pid}`) || !dynoPids('sturdy').includes(pid)), 15_000);
   assert.equal((await s.api('GET', '/apps/sturdy')).status, 404);
   assert.equal((await viaRouter(s, 'sturdy')).status === 200, false);
   const again = await s.api('POST', '/apps', { name: 'sturdy' });

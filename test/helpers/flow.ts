@@ -1,6 +1,6 @@
 /** Steps shared by end-to-end tests: deploy an example with a real git push, query the router. */
 import { request } from 'node:http';
-import type { Slipway } from './slipway.js';
+import { waitFor, type Slipway } from './slipway.js';
 import { exampleRepo, git, type ExecResult } from './exec.js';
 
 export interface Deployed {
@@ -63,3 +63,10 @@ export async function recentLogs(s: Slipway, app: string, lines = 1500, extra: R
     .map((l) => l.slice(6))
     .join('\n');
 }
+
+/** Waits until the app answers 200 through the router with `text` in the body. */
+export const servesText = (s: Slipway, app: string, text: string): Promise<RouterResponse> =>
+  waitFor(`${app} to serve "${text}"`, async () => {
+    const res = await viaRouter(s, app);
+    return res.status === 200 && res.body.includes(text) ? res : undefined;
+  }, 60_000, 200);
