@@ -1,10 +1,11 @@
-import { createReadStream, createWriteStream, mkdirSync, existsSync, type WriteStream } from 'node:fs';
+import { closeSync, createReadStream, existsSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
 
 /**
- * Output of builds and release phases: appended to a file (so it survives restarts) and
- * followed live by readers of `output_stream_url` until the producer closes it.
+ * Output of builds, release phases and CI jobs: appended to a file (so it survives restarts) and
+ * followed live by readers of `output_stream_url` until the producer closes it. Lines reach the
+ * file synchronously, before any reader sees them: what a reader saw survives a kill -9.
  */
 export interface OutputWriter {
   line(text: string): void;
@@ -12,7 +13,8 @@ export interface OutputWriter {
 }
 
 interface LiveOutput {
-  file: WriteStream;
+  /** The file descriptor, open for appending. */
+  fd: number;
   /** Everything written so far; kept while live so a new reader replays it exactly. */
   chunks: string[];
   readers: Set<PassThrough>;
@@ -31,25 +33,24 @@ export class OutputStore {
   }
 
   open(key: string): OutputWriter {
-    const file = createWriteStream(this.path(key), { flags: 'a' });
-    const entry: LiveOutput = { file, chunks: [], readers: new Set(), closed: false };
+    const fd = openSync(this.path(key), 'a');
+    const entry: LiveOutput = { fd, chunks: [], readers: new Set(), closed: false };
     this.live.set(key, entry);
     return {
       line: (text: string) => {
         const chunk = text.endsWith('\n') ? text : `${text}\n`;
+        if (entry.closed) return;
+        writeSync(fd, chunk);
         entry.chunks.push(chunk);
-        file.write(chunk);
         for (const reader of entry.readers) reader.write(chunk);
       },
-      close: () =>
-        new Promise<void>((resolve) => {
-          entry.closed = true;
-          for (const reader of entry.readers) reader.end();
-          file.end(() => {
-            this.live.delete(key);
-            resolve();
-          });
-        }),
+      close: async () => {
+        if (entry.closed) return;
+        entry.closed = true;
+        for (const reader of entry.readers) reader.end();
+        closeSync(fd);
+        if (this.live.get(key) === entry) this.live.delete(key);
+      },
     };
   }
 

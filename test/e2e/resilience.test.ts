@@ -59,7 +59,9 @@ test('after kill -9 of Slipway, dynos converge back to the formation without use
 
   await s.kill();
   // The sandbox dies with its parent; nothing of the old dynos survives.
-  await waitFor('old dyno processes gone', () => before.every((pid) => !existsSync(`/proc/${pid}`)), 15_000);
+  // Gone = no process of the app left: a bare /proc/<pid> check would be fooled by a busy
+  // machine (pid_max 32768) reusing one of those pids for an unrelated process.
+  await waitFor('old dyno processes gone', () => before.every((pid) => !existsSync(`/proc/${pid}`) || !dynoPids('sturdy').includes(pid)), 15_000);
   await s.restart();
 
   await waitFor('web.1 and worker.1 up again', async () => {
@@ -106,8 +108,7 @@ test('destroying an app stops its dynos and frees its name', async () => {
   assert.ok(pids.length > 0);
   const res = await s.api('DELETE', '/apps/sturdy');
   assert.equal(res.status, 200);
-  // Gone = no process of the app left; a bare /proc/<pid> check would be fooled by a busy
-  // machine reusing one of those pids for an unrelated process.
+  // Gone = no process of the app left (see above: pids get reused).
   await waitFor('dynos gone', () => pids.every((pid) => !existsSync(`/proc/${pid}`) || !dynoPids('sturdy').includes(pid)), 15_000);
   assert.equal((await s.api('GET', '/apps/sturdy')).status, 404);
   assert.equal((await viaRouter(s, 'sturdy')).status === 200, false);

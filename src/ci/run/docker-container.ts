@@ -39,9 +39,14 @@ export async function runContainer(api: DockerApi, id: string, options: { onText
   else options.signal?.addEventListener('abort', onAbort, { once: true });
   try {
     // Logs from the beginning (no `since`), so nothing written before this request is lost.
+    let receivedChars = 0;
+    const onText = (text: string) => {
+      receivedChars += text.length;
+      options.onText(text);
+    };
     const logs = api
       .open('GET', `/containers/${id}/logs?follow=1&stdout=1&stderr=1`)
-      .then((res) => ({ res, done: readFrames(res, options.onText) }))
+      .then((res) => ({ res, done: readFrames(res, onText) }))
       .catch((e: Error) => (options.onText(`WARNING: could not read the job's output: ${e.message}\n`), undefined));
     const waited = await api.call<{ StatusCode: number }>('POST', `/containers/${id}/wait`);
     const stream = await logs;
@@ -51,6 +56,15 @@ export async function runContainer(api: DockerApi, id: string, options: { onText
       await stream.done;
       clearTimeout(grace);
     }
+    // A follow stream can end before the engine has logged a short-lived container's last
+    // lines (seen with Docker 20.10): read the whole log once more and pass on what was missed.
+    let full = '';
+    try {
+      await readFrames(await api.open('GET', `/containers/${id}/logs?stdout=1&stderr=1`), (t) => (full += t));
+    } catch {
+      // the follow stream is all there is
+    }
+    if (full.length > receivedChars) options.onText(full.slice(receivedChars));
     return { code: waited.StatusCode, timedOut, aborted };
   } finally {
     if (timer) clearTimeout(timer);
