@@ -4,14 +4,15 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { exec } from '../helpers/exec.js';
 import { busyboxRootfs, startTestDocker, type TestDocker } from '../helpers/dockerd.js';
 import { CLI } from '../helpers/slipway.js';
+import { scratchRepos } from '../helpers/ci-work-tree.js';
 import { directoryFiles, loadPipeline, planPipeline, type PipelineContext } from '../../src/ci/index.js';
 import { runLocalPipeline } from '../../src/ci/run/index.js';
 
@@ -20,23 +21,9 @@ const SERVICE = 'slipway-test/web:1';
 const ENTRY = 'slipway-test/entry:1';
 
 const scratch = mkdtempSync(join(tmpdir(), 'slipway-ci-docker-'));
-const gitEnv = { ...process.env, HOME: scratch, GIT_CONFIG_NOSYSTEM: '1', GIT_AUTHOR_NAME: 'T', GIT_AUTHOR_EMAIL: 't@example.com', GIT_COMMITTER_NAME: 'T', GIT_COMMITTER_EMAIL: 't@example.com' };
-const git = (cwd: string, ...args: string[]) => execFileSync('git', args, { cwd, env: gitEnv, encoding: 'utf8' }).trim();
-let counter = 0;
+const { git, repo } = scratchRepos(scratch);
 let docker: TestDocker;
 
-function repo(files: Record<string, string>): string {
-  const dir = join(scratch, `repo${counter++}`);
-  for (const [path, text] of Object.entries(files)) {
-    mkdirSync(dirname(join(dir, path)), { recursive: true });
-    writeFileSync(join(dir, path), text);
-  }
-  git(dir, 'init', '-q', '-b', 'main');
-  git(dir, 'remote', 'add', 'origin', 'git@gitlab.example.com:acme/shop.git');
-  git(dir, 'add', '-A');
-  git(dir, 'commit', '-q', '-m', 'pipeline');
-  return dir;
-}
 
 interface Summary {
   status: string;

@@ -1,30 +1,16 @@
 /** `slipway ci run`: real bash jobs, real bubblewrap, in real temporary git repositories. */
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { exec } from '../helpers/exec.js';
 import { CLI } from '../helpers/slipway.js';
+import { scratchRepos } from '../helpers/ci-work-tree.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'slipway-ci-run-'));
-const gitEnv = { ...process.env, HOME: scratch, GIT_CONFIG_NOSYSTEM: '1', GIT_AUTHOR_NAME: 'T', GIT_AUTHOR_EMAIL: 't@example.com', GIT_COMMITTER_NAME: 'T', GIT_COMMITTER_EMAIL: 't@example.com' };
-const git = (cwd: string, ...args: string[]) => execFileSync('git', args, { cwd, env: gitEnv, encoding: 'utf8' }).trim();
-let counter = 0;
+const { git, repo } = scratchRepos(scratch);
 
-function repo(files: Record<string, string>): string {
-  const dir = join(scratch, `repo${counter++}`);
-  for (const [path, text] of Object.entries(files)) {
-    mkdirSync(dirname(join(dir, path)), { recursive: true });
-    writeFileSync(join(dir, path), text);
-  }
-  git(dir, 'init', '-q', '-b', 'main');
-  git(dir, 'remote', 'add', 'origin', 'git@gitlab.example.com:acme/shop.git');
-  git(dir, 'add', '-A');
-  git(dir, 'commit', '-q', '-m', 'pipeline');
-  return dir;
-}
 
 // No Docker engine here, even if the machine has one: these jobs are the shell executor's (see ci-docker.test.ts).
 const slipway = (...args: string[]) => exec('node', [CLI, ...args], { env: { HOME: scratch, XDG_CACHE_HOME: join(scratch, 'cache'), SLIPWAY_DOCKER_HOST: 'none' } });
