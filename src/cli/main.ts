@@ -1,138 +1,27 @@
 #!/usr/bin/env node
-// The `slipway` command-line client: finds the command, parses its flags, runs it, and turns
-// errors into a message on stderr and exit status 1.
-import { readFileSync, realpathSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { commandHelp, overviewHelp, parseCommandArgs, type CommandSpec } from './args.js';
-import { ApiError } from './client.js';
-import { currentUrl, loadCredentials } from './credentials.js';
-import { CliError, err, out } from './output.js';
-import { COMMAND_ENTRIES, loadCommand, type CommandEntry } from './registry.js';
-import { installFile } from '../core/install-root.js';
+// The `slipway` command's entry: decides what to load. `ci run`, `ci list` and `ci lint` need
+// no server and their start-up is a target (docs/benchmarks.md): they load one self-contained
+// file (ci-local.js, bundled on its own) and start git before loading it, so git works while
+// node compiles. Every other command loads the whole client (program.js).
+import { resolve } from 'node:path';
+import { prefetchGitFacts } from './git-facts.js';
 
-export function version(): string {
-  try {
-    const pkg = JSON.parse(readFileSync(installFile(import.meta.url, 'package.json'), 'utf8')) as { version?: string };
-    return pkg.version ?? '0.0.0';
-  } catch {
-    return '0.0.0';
+const LOCAL_CI = new Set(['run', 'list', 'lint']);
+
+/** The value of --cwd in `argv`, if given plainly (anything odd is left to the real parser). */
+function cwdFlag(argv: string[]): string | undefined {
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--') return undefined;
+    if (argv[i] === '--cwd') return argv[i + 1];
+    if (argv[i].startsWith('--cwd=')) return argv[i].slice('--cwd='.length);
   }
+  return undefined;
 }
 
-const helpCommand: CommandSpec = {
-  name: 'help',
-  summary: 'show help for slipway or for one command',
-  usage: '[COMMAND]',
-  maxArgs: 1,
-  examples: ['slipway help', 'slipway help config:set'],
-  async run({ args }) {
-    if (!args[0]) return out(overviewHelp(COMMANDS, version()));
-    const spec = await find(args[0]);
-    if (!spec) throw unknownCommand(args[0]);
-    out(commandHelp(spec));
-  },
-};
-
-const versionCommand: CommandSpec = {
-  name: 'version',
-  summary: 'show the slipway CLI version',
-  maxArgs: 0,
-  async run() {
-    out(`slipway/${version()} ${process.platform}-${process.arch} node-${process.version}`);
-  },
-};
-
-/** Every command, by name and summary; a command's module is imported when it is used. */
-const BUILTIN: CommandSpec[] = [helpCommand, versionCommand];
-export const COMMANDS: ReadonlyArray<Pick<CommandEntry, 'name' | 'aliases' | 'summary'>> = [...COMMAND_ENTRIES, ...BUILTIN];
-
-async function find(name: string): Promise<CommandSpec | undefined> {
-  const builtin = BUILTIN.find((c) => c.name === name);
-  if (builtin) return builtin;
-  const entry = COMMAND_ENTRIES.find((c) => c.name === name || c.aliases?.includes(name));
-  return entry && loadCommand(entry);
-}
-
-function unknownCommand(name: string): CliError {
-  const close = COMMANDS.filter((c) => c.name.startsWith(name.split(':')[0]) || name.startsWith(c.name.split(':')[0])).map((c) => c.name);
-  return new CliError(`${JSON.stringify(name)} is not a slipway command.${close.length ? ` Did you mean: ${close.slice(0, 5).join(', ')}?` : ''}\nSee: slipway help`);
-}
-
-/** Adds what to do next to errors that need it (rejected key, unknown app). */
-function explain(e: ApiError): string {
-  if (e.status === 401) {
-    let where = 'your stored credentials';
-    let url = currentUrl();
-    try {
-      const creds = loadCredentials();
-      where = creds.keySource === 'env' ? 'SLIPWAY_API_KEY' : creds.keySource === 'job' ? 'CI_JOB_TOKEN' : 'your stored credentials';
-      url = creds.url;
-    } catch {
-      /* keep the defaults */
-    }
-    if (/slipway login/.test(e.message)) return e.message;
-    return `${e.message}\nThe API key in ${where} was rejected${url ? ` by ${url}` : ''}. Run: slipway login${url ? ` --url ${url}` : ''}`;
-  }
-  if (e.status === 404 && e.id === 'not_found' && /app/i.test(e.message)) {
-    return `${e.message} Check the name with: slipway apps`;
-  }
-  return e.message;
-}
-
-export async function main(argv: string[]): Promise<number> {
-  const [first, ...rest] = argv;
-  if (first === undefined || first === '--help' || first === '-h') {
-    out(overviewHelp(COMMANDS, version()));
-    return 0;
-  }
-  if (first === '--version' || first === '-v') return (await versionCommand.run({ flags: {}, args: [], spec: versionCommand })) ?? 0;
-  const spec = await find(first);
-  if (!spec) throw unknownCommand(first);
-  const { flags, args } = parseCommandArgs(spec, rest);
-  if (flags.help) {
-    out(commandHelp(spec));
-    return 0;
-  }
-  return (await spec.run({ flags, args, spec })) ?? 0;
-}
-
-function report(e: unknown): number {
-  if (e instanceof ApiError) {
-    err(`Error: ${explain(e)}`);
-    return e.exitCode;
-  }
-  if (e instanceof CliError) {
-    err(`Error: ${e.message}`);
-    return e.exitCode;
-  }
-  err(`Error: ${(e as Error)?.stack ?? String(e)}`);
-  return 1;
-}
-
-const isEntry = (() => {
-  try {
-    return realpathSync(process.argv[1] ?? '') === realpathSync(fileURLToPath(import.meta.url));
-  } catch {
-    return false;
-  }
-})();
-
-if (isEntry) {
-  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
-    if (e.code === 'EPIPE') process.exit(0);
-  });
-  main(process.argv.slice(2)).then(
-    (code) => exit(code),
-    (e) => exit(report(e)),
-  );
-}
-
-/** Exits once stdout and stderr have been flushed (they are pipes in scripts and tests). */
-function exit(code: number): void {
-  let pending = 2;
-  const done = () => {
-    if (--pending === 0) process.exit(code);
-  };
-  process.stdout.write('', done);
-  process.stderr.write('', done);
+const argv = process.argv.slice(2);
+if (argv[0] === 'ci' && LOCAL_CI.has(argv[1]) && !argv.includes('--help') && !argv.includes('-h')) {
+  prefetchGitFacts(resolve(cwdFlag(argv) ?? process.cwd()));
+  (await import('./ci-local.js')).runLocalCi(argv.slice(1));
+} else {
+  (await import('./program.js')).runCli(argv);
 }

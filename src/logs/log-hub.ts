@@ -3,6 +3,8 @@
  * from the platform (source `slipway`: router, builds, releases, dyno state changes), plus
  * live subscribers for `logs --tail`. Kept in memory, like Heroku's Logplex buffer.
  */
+import { LogRing, MAX_MESSAGE_CHARS } from './log-ring.js';
+
 export type LogSource = 'app' | 'slipway';
 
 export interface LogLine {
@@ -23,9 +25,6 @@ export interface LogFilter {
 
 type Listener = (line: LogLine) => void;
 
-/** Lines a buffer may run over its capacity before the oldest are dropped at once. */
-const TRIM_BATCH = 256;
-
 const SOURCE_ALIASES: Record<string, LogSource> = { app: 'app', slipway: 'slipway', heroku: 'slipway' };
 
 export function matchesFilter(line: LogLine, filter: LogFilter): boolean {
@@ -43,11 +42,13 @@ export function formatLogLine(line: LogLine): string {
   return `${line.time} ${line.source}[${line.dyno}]: ${line.message}`;
 }
 
+const SOURCES: readonly LogSource[] = ['app', 'slipway'];
+
 export class LogHub {
-  private readonly buffers = new Map<string, LogLine[]>();
+  private readonly rings = new Map<string, LogRing>();
   private readonly listeners = new Map<string, Set<Listener>>();
   private nextId = 1;
-  /** The last timestamp and its millisecond: the router appends a line per request. */
+  /** The last timestamp and its millisecond, for live listeners. */
   private stampMs = 0;
   private stamp = '';
 
@@ -56,22 +57,23 @@ export class LogHub {
   append(appId: string, source: LogSource, dyno: string, message: string): void {
     // One entry per line, so a multi-line write shows as separate log lines.
     const parts = message.includes('\n') ? message.split(/\r?\n/) : [message];
+    let ring = this.rings.get(appId);
+    if (ring === undefined) this.rings.set(appId, (ring = new LogRing(this.capacity)));
+    const listeners = this.listeners.get(appId);
     for (const part of parts) {
       if (part === '') continue;
-      const line: LogLine = { id: this.nextId++, time: this.now(), source, dyno, message: part };
-      let buffer = this.buffers.get(appId);
-      if (!buffer) this.buffers.set(appId, (buffer = []));
-      buffer.push(line);
-      // Trimmed in batches: shift() per line goes through V8's slow path on a buffer this
-      // long (the router appends a line per request). Readers see only the last `capacity`.
-      if (buffer.length >= this.capacity + TRIM_BATCH) buffer.splice(0, buffer.length - this.capacity);
-      const listeners = this.listeners.get(appId);
-      if (listeners !== undefined) for (const listener of listeners) listener(line);
+      const id = this.nextId++;
+      const ms = Date.now();
+      ring.push(id, ms, source === 'app' ? 0 : 1, dyno, part);
+      // Only live listeners get a line object: nothing per line outlives this call otherwise.
+      if (listeners !== undefined) {
+        const line: LogLine = { id, time: this.timestamp(ms), source, dyno, message: part.length > MAX_MESSAGE_CHARS ? part.slice(0, MAX_MESSAGE_CHARS) : part };
+        for (const listener of listeners) listener(line);
+      }
     }
   }
 
-  private now(): string {
-    const ms = Date.now();
+  private timestamp(ms: number): string {
     if (ms !== this.stampMs) {
       this.stampMs = ms;
       this.stamp = logTimestamp(new Date(ms));
@@ -80,19 +82,23 @@ export class LogHub {
   }
 
   recent(appId: string, lines: number, filter: LogFilter = {}): LogLine[] {
-    const matching = this.kept(appId).filter((l) => matchesFilter(l, filter));
-    return lines > 0 ? matching.slice(-lines) : [];
+    if (lines <= 0) return [];
+    return this.kept(appId, 0, filter).slice(-lines);
   }
 
   /** Lines newer than `afterId` (for SSE resumption with Last-Event-ID). */
   since(appId: string, afterId: number, filter: LogFilter = {}): LogLine[] {
-    return this.kept(appId).filter((l) => l.id > afterId && matchesFilter(l, filter));
+    return this.kept(appId, afterId, filter);
   }
 
-  /** The last `capacity` lines of an app. */
-  private kept(appId: string): LogLine[] {
-    const buffer = this.buffers.get(appId) ?? [];
-    return buffer.length > this.capacity ? buffer.slice(-this.capacity) : buffer;
+  /** The kept lines of an app newer than `afterId` that match `filter`, oldest first. */
+  private kept(appId: string, afterId: number, filter: LogFilter): LogLine[] {
+    const out: LogLine[] = [];
+    for (const stored of this.rings.get(appId)?.lines(afterId) ?? []) {
+      const line: LogLine = { id: stored.id, time: this.timestamp(stored.time), source: SOURCES[stored.source], dyno: stored.dyno, message: stored.message };
+      if (matchesFilter(line, filter)) out.push(line);
+    }
+    return out;
   }
 
   subscribe(appId: string, listener: Listener): () => void {
@@ -106,6 +112,6 @@ export class LogHub {
   }
 
   forget(appId: string): void {
-    this.buffers.delete(appId);
+    this.rings.delete(appId);
   }
 }

@@ -1,7 +1,8 @@
 // A small client for the Docker Engine API over its unix socket (or plain tcp://), with
 // node:http only. Paths carry no API version: the engine then speaks its own newest one, and
-// the few fields used here have been stable for years.
-import { request as httpRequest, type IncomingMessage } from 'node:http';
+// the few fields used here have been stable for years. node:http is fetched when a call is
+// made: a static import would load it at every `slipway ci run` (ci-local.js is one file).
+import type { IncomingMessage } from 'node:http';
 import { StringDecoder } from 'node:string_decoder';
 
 export interface DockerEndpoint {
@@ -45,7 +46,7 @@ export class DockerApi {
   open(method: string, path: string, options: CallOptions = {}): Promise<IncomingMessage> {
     const payload = options.body === undefined ? undefined : Buffer.from(JSON.stringify(options.body));
     return new Promise((resolve, reject) => {
-      const req = httpRequest({
+      const req = process.getBuiltinModule('node:http').request({
         socketPath: this.endpoint.socketPath,
         host: this.endpoint.socketPath ? 'docker' : this.endpoint.host,
         port: this.endpoint.socketPath ? undefined : this.endpoint.port,

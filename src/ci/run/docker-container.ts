@@ -1,7 +1,6 @@
 // One container's life through the Engine API: create, start, stream its output, wait for its
 // exit, kill it on timeout or cancel (its pid namespace dies with its first process, so the
 // whole tree goes), and remove it. Plus the per-job networks.
-import { randomBytes } from 'node:crypto';
 import { DockerApiError, readFrames, type DockerApi } from './docker-api.js';
 
 /** Marks everything Slipway creates, so leftovers can be found (`docker ps -a --filter label=slipway.ci`). */
@@ -9,7 +8,7 @@ export const LABEL = 'slipway.ci';
 
 export const uniqueName = (prefix: string, hint: string): string => {
   const slug = hint.toLowerCase().replace(/[^a-z0-9_.-]+/g, '-').replace(/^[-.]+|-+$/g, '').slice(0, 40);
-  return `${prefix}-${slug ? `${slug}-` : ''}${randomBytes(4).toString('hex')}`;
+  return `${prefix}-${slug ? `${slug}-` : ''}${process.getBuiltinModule('node:crypto').randomBytes(4).toString('hex')}`;
 };
 
 export async function createContainer(api: DockerApi, name: string, config: Record<string, unknown>, platform?: string): Promise<string> {

@@ -2,7 +2,6 @@
 // its aliases, and waited for as GitLab Runner does (the TCP ports its image EXPOSEs, up to
 // 30 s; a service that is not up is a warning, not a failure). On the host network there is
 // no DNS for aliases: the job gets them as /etc/hosts names for 127.0.0.1 instead.
-import { connect } from 'node:net';
 import type { DockerApi } from './docker-api.js';
 import { containerTail, createContainer, uniqueName } from './docker-container.js';
 import { ensureImage, exposedTcpPorts, type ServiceSpec } from './docker-image.js';
@@ -90,7 +89,7 @@ async function waitForService(o: ServiceStart, service: ServiceSpec, id: string,
 
 function answers(host: string, port: number): Promise<boolean> {
   return new Promise((resolve) => {
-    const socket = connect({ host, port, timeout: 1000 });
+    const socket = process.getBuiltinModule('node:net').connect({ host, port, timeout: 1000 });
     const done = (ok: boolean) => {
       socket.destroy();
       resolve(ok);

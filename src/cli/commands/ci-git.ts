@@ -1,11 +1,13 @@
 // What `slipway ci` needs from the git work tree, gathered quickly: the branch and
 // `origin/HEAD` are read from the repository's files (HEAD and loose symbolic refs), and the
 // git commands that remain — the file list, the HEAD commit, origin's URL — run from one
-// shell (one process spawn from node instead of three). Anything unusual (GIT_DIR in the environment, reftable, a HEAD file that
-// does not parse) falls back to asking git.
+// shell (git-facts.ts), started by the CLI's entry before this code is even loaded. Anything
+// unusual (GIT_DIR in the environment, reftable, a HEAD file that does not parse) falls back
+// to asking git.
 import { execFile } from 'node:child_process';
 import { readFile, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
+import { gitFacts } from '../git-facts.js';
 
 export interface WorkTreeInfo {
   /** Tracked plus untracked-but-not-ignored files (`git ls-files -co --exclude-standard`). */
@@ -26,29 +28,6 @@ function git(cwd: string, args: string[]): Promise<string | undefined> {
   return new Promise((done) => {
     execFile('git', args, { cwd, encoding: 'utf8', maxBuffer: 512 * 1024 * 1024 }, (error, stdout) => done(error ? undefined : stdout));
   });
-}
-
-/**
- * `git ls-files`, `git log -1` and `git remote get-url origin` in one shell, split on a random
- * separator. The file list is undefined when ls-files fails (not a work tree).
- */
-async function gitFacts(cwd: string): Promise<[string | undefined, string | undefined, string | undefined]> {
-  // Unguessable enough to never occur in a file name or commit message by accident.
-  const separator = `\n--slipway-${Math.random().toString(36).slice(2)}${Date.now().toString(36)}--\n`;
-  const script = [
-    'git ls-files -z -co --exclude-standard || exit 3',
-    'printf %s "$1"',
-    "git log -1 --format='%H%x00%aI%x00%an <%ae>%x00%B' 2>/dev/null",
-    'printf %s "$1"',
-    'git remote get-url origin 2>/dev/null',
-    'exit 0',
-  ].join('\n');
-  const output = await new Promise<string | undefined>((done) => {
-    execFile('/bin/sh', ['-c', script, 'sh', separator], { cwd, encoding: 'utf8', maxBuffer: 512 * 1024 * 1024 }, (error, stdout) => done(error ? undefined : stdout));
-  });
-  if (output === undefined) return [undefined, undefined, undefined];
-  const [list, log, url] = output.split(separator);
-  return [list, log || undefined, url || undefined];
 }
 
 const readText = (path: string): Promise<string | undefined> => readFile(path, 'utf8').then((t) => t, () => undefined);
