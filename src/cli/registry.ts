@@ -1,7 +1,7 @@
 // The command registry: every command's name, aliases and one-line summary, and the module
 // that defines it. `slipway help` lists commands from here; a command's module (and whatever
 // it imports: tar, the CI engine…) is loaded only when that command runs or its help is shown.
-// A new command module gets a loader and its entries here (not an import in main.ts);
+// A new command module gets a loader and its entries here (not an import in program.ts);
 // test/unit/cli-registry.test.ts keeps this list in step with the modules' CommandSpecs.
 import type { CommandSpec } from './args.js';
 
