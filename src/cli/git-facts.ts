@@ -1,12 +1,12 @@
-// The git commands `slipway ci` needs first — `git ls-files`, `git log -1` and origin's URL —
-// run from one shell (one process spawn from node instead of three). The CLI's entry starts
+// The git commands `slipway ci` needs first — `git ls-files` and `git log -1` — run from one
+// shell (one process spawn from node instead of two). The CLI's entry starts
 // them before it loads the CI code, so git works while node compiles (main.ts); ci-git.ts
 // takes the answer over. The two are in different bundles, hence the hand-over through a
 // global registered symbol rather than a module variable.
 import { execFile } from 'node:child_process';
 
-/** ls-files output (undefined outside a work tree), `git log -1` output, origin's URL. */
-export type GitFacts = [list: string | undefined, log: string | undefined, url: string | undefined];
+/** ls-files output (undefined outside a work tree) and `git log -1` output. */
+export type GitFacts = [list: string | undefined, log: string | undefined];
 
 interface Started {
   cwd: string;
@@ -23,15 +23,13 @@ function runGitFacts(cwd: string): Promise<GitFacts> {
     'git ls-files -z -co --exclude-standard || exit 3',
     'printf %s "$1"',
     "git log -1 --format='%H%x00%aI%x00%an <%ae>%x00%B' 2>/dev/null",
-    'printf %s "$1"',
-    'git remote get-url origin 2>/dev/null',
     'exit 0',
   ].join('\n');
   return new Promise((done) => {
     execFile('/bin/sh', ['-c', script, 'sh', separator], { cwd, encoding: 'utf8', maxBuffer: 512 * 1024 * 1024 }, (error, stdout) => {
-      if (error) return done([undefined, undefined, undefined]);
-      const [list, log, url] = stdout.split(separator);
-      done([list, log || undefined, url || undefined]);
+      if (error) return done([undefined, undefined]);
+      const [list, log] = stdout.split(separator);
+      done([list, log || undefined]);
     });
   });
 }
