@@ -26,6 +26,8 @@ export interface SlipwayConfig {
   bootTimeoutMs: number;
   /** How often CI environments are checked for an expired auto_stop_in. */
   environmentCheckMs: number;
+  /** How many CI jobs run at once across all projects' pipelines (unset: the number of CPUs, at least 2). */
+  ciConcurrency?: number;
 }
 
 function intFrom(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
@@ -33,6 +35,17 @@ function intFrom(env: NodeJS.ProcessEnv, name: string, fallback: number): number
   if (raw === undefined || raw === '') return fallback;
   const value = Number(raw);
   if (!Number.isInteger(value) || value < 0) throw new Error(`${name} must be a whole number, got ${JSON.stringify(raw)}`);
+  return value;
+}
+
+/** A whole number of at least 1, or undefined when the variable is unset or empty. */
+function positiveIntFrom(env: NodeJS.ProcessEnv, name: string, what: string): number | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return undefined;
+  const value = Number(raw.trim());
+  if (!/^\d+$/.test(raw.trim()) || !Number.isSafeInteger(value) || value < 1) {
+    throw new Error(`${name} must be a whole number of at least 1 (${what}), got ${JSON.stringify(raw)}`);
+  }
   return value;
 }
 
@@ -56,5 +69,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): SlipwayConfig 
     maxBodyBytes: intFrom(env, 'SLIPWAY_MAX_BODY_BYTES', 512 * 1024 * 1024),
     bootTimeoutMs: intFrom(env, 'SLIPWAY_BOOT_TIMEOUT_MS', 60_000),
     environmentCheckMs: intFrom(env, 'SLIPWAY_ENVIRONMENT_CHECK_MS', 30_000),
+    ciConcurrency: positiveIntFrom(env, 'SLIPWAY_CI_CONCURRENCY', 'how many CI jobs may run at once'),
   };
 }

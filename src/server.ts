@@ -130,7 +130,7 @@ export async function startSlipway(config: SlipwayConfig): Promise<RunningSlipwa
   await appSetups.failInterrupted();
   const projects = new ProjectService(db, { created: async (project) => void (await ensureProjectRepo(reposDir, project.name)) });
   const ciSettings = createCiSettings({ db, dataDir: config.dataDir, apiUrl: () => urls.internal, defaultBranch: (project) => defaultBranch(projectRepoPath(reposDir, project.name)), account: (id) => accounts.getById(id) });
-  const ci = new CiService({ db, outputs, events, dataDir: config.dataDir, baseUrl: () => urls.http, sandbox: config.sandbox === 'none' ? 'off' : config.sandbox === 'bwrap' ? 'on' : 'auto', extensions: ciSettings.extensions });
+  const ci = new CiService({ db, outputs, events, dataDir: config.dataDir, baseUrl: () => urls.http, sandbox: config.sandbox === 'none' ? 'off' : config.sandbox === 'bwrap' ? 'on' : 'auto', extensions: ciSettings.extensions, ...(config.ciConcurrency ? { concurrency: config.ciConcurrency } : {}) });
   await ci.failInterrupted();
   ciSettings.environments.setStopJobRunner((job, userId) => ci.play(job, userId));
   await ciSettings.start(config.environmentCheckMs);
@@ -196,6 +196,10 @@ export async function startSlipway(config: SlipwayConfig): Promise<RunningSlipwa
               if (!actor) throw new Error('account vanished');
               await projects.resolve(actor, name);
               return true;
+            },
+            pushRules: async (name) => {
+              const project = await projects.find(name);
+              return project ? ciSettings.protectedRefs.pushRules(project) : { project: name, branches: [], tags: [] };
             },
             onPush: async (push) => {
               const project = await projects.find(push.projectName);

@@ -2,7 +2,10 @@
 # Throughput and latency of a tiny Node app: direct, through Slipway's router, and through
 # nginx (upstream keepalive), all on 127.0.0.1 with the same wrk parameters.
 # Prints a markdown table. Needs: node, wrk, nginx; run `npx tsc -p .` first.
-#   WRK_ARGS="-t2 -c50 -d10s"  ROUNDS=3  NGINX_WORKERS=1  bench/router/run.sh
+#   WRK_ARGS="-t2 -c50 -d10s"  ROUNDS=3  NGINX_WORKERS=1  NGINX_HEADERS=same  bench/router/run.sh
+# NGINX_HEADERS=same (default): nginx adds the request headers Slipway's router adds (a request
+# id, X-Forwarded-For/Proto/Port, Via, X-Request-Start), so both proxies hand the app the
+# same work; NGINX_HEADERS=minimal: X-Forwarded-For and X-Forwarded-Proto only.
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -10,6 +13,16 @@ root="$(cd "$here/../.." && pwd)"
 wrk_args=(${WRK_ARGS:--t2 -c50 -d10s})
 rounds="${ROUNDS:-3}" # the three setups take turns; each keeps its best round (the machine may be shared)
 nginx_workers="${NGINX_WORKERS:-1}"
+nginx_headers="${NGINX_HEADERS:-same}"
+same_headers=""
+case "$nginx_headers" in
+  same) same_headers='proxy_set_header X-Request-Id $request_id;
+      proxy_set_header X-Forwarded-Port $server_port;
+      proxy_set_header Via "1.1 nginx";
+      proxy_set_header X-Request-Start $msec;' ;;
+  minimal) ;;
+  *) echo "run.sh: NGINX_HEADERS is same or minimal" >&2; exit 1 ;;
+esac
 host="bench.localhost"  # the app is named bench; Slipway routes <app>.localhost
 
 for tool in node wrk nginx; do
@@ -84,6 +97,7 @@ http {
       proxy_set_header Host \$host;
       proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
       proxy_set_header X-Forwarded-Proto \$scheme;
+      $same_headers
     }
   }
 }
@@ -128,7 +142,7 @@ for ((r = 1; r <= rounds; r++)); do
 done
 
 nginx_rps="$(cut -d'|' -f2 <<<"${rows[3]}")"
-echo "wrk ${wrk_args[*]}, best of $rounds interleaved rounds, $(nproc) CPUs, $(node --version), $(nginx -v 2>&1 | sed 's/.*: //')"
+echo "wrk ${wrk_args[*]}, best of $rounds interleaved rounds, $(nproc) CPUs, $(node --version), $(nginx -v 2>&1 | sed 's/.*: //'), NGINX_HEADERS=$nginx_headers"
 echo
 echo "| setup | requests/s | latency avg | latency p99 | vs nginx | errors |"
 echo "| --- | ---: | ---: | ---: | ---: | --- |"

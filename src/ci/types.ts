@@ -85,6 +85,8 @@ export interface PipelineContext {
   pipelineIid?: number;
   user?: { id?: number; login?: string; name?: string; email?: string };
   mergeRequest?: MergeRequestContext;
+  /** CI_OPEN_MERGE_REQUESTS: open merge requests from this branch (`group/project!iid`, at most 4, newest first). */
+  openMergeRequests?: string[];
   /** Pipeline variables (trigger, schedule, manual run, `--variable`): the highest precedence. */
   variables?: Record<string, string>;
   /** Project/group/instance variables: below pipeline variables, above YAML ones. */

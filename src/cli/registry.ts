@@ -87,7 +87,7 @@ export const COMMAND_ENTRIES: CommandEntry[] = [
   { name: 'ci:vars:set', summary: 'set CI/CD variables of a project (replaces a key with the same environment scope)', load: ciSettings },
   { name: 'ci:vars:unset', summary: 'remove CI/CD variables from a project', load: ciSettings },
   { name: 'ci:protected', summary: "list a project's protected branches and tags", load: ciSettings },
-  { name: 'ci:protect', summary: 'protect a branch or tag (or a wildcard): its pipelines get protected variables', load: ciSettings },
+  { name: 'ci:protect', summary: 'protect a branch or tag (or a wildcard): no deletion or force push, protected variables', load: ciSettings },
   { name: 'ci:unprotect', summary: 'stop protecting a branch or tag (name as it was protected)', load: ciSettings },
   { name: 'ci:environments', summary: "list a project's environments with their last deployment", load: ciSettings },
   { name: 'ci:deployments', summary: "list a project's deployments, newest first", load: ciSettings },

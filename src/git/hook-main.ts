@@ -3,10 +3,13 @@
  * it one `<old> <new> <ref>` line per updated ref; it sends the commit for main/master to
  * the server that started this receive-pack, relays the build output (git shows our stderr
  * as `remote:` lines) and exits non-zero to reject the push when the deploy fails.
+ * CI projects' repositories run it as `post-receive` (pipelines) and `update` (protected refs,
+ * hook-update.ts) instead.
  */
 import { execFileSync, spawn } from 'node:child_process';
 import http from 'node:http';
 import https from 'node:https';
+import { updateHook } from './hook-update.js';
 import { ARCHIVE_TYPE, DEPLOY_REFS, POST_RECEIVE_ROUTE, REF_UPDATES_TYPE, TOKEN_HEADER, type HookMessage } from './hook-protocol.js';
 
 interface RefUpdate {
@@ -164,6 +167,7 @@ async function main(): Promise<number> {
   process.stderr.on('error', () => process.exit(1));
   const hookUrl = process.env.SLIPWAY_HOOK_URL;
   const token = process.env.SLIPWAY_PUSH_TOKEN;
+  if (process.argv[2] === 'update') return updateHook(process.argv.slice(3), say);
   const input = await readStdin();
   if (process.argv[2] === 'post-receive') {
     if (hookUrl && token) await startPipelines(input, hookUrl, token);

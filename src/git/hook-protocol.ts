@@ -6,6 +6,8 @@ export const POST_RECEIVE_ROUTE = '/internal/git-hook/post-receive';
 export const REF_UPDATES_TYPE = 'application/x-slipway-ref-updates';
 export const TOKEN_HEADER = 'x-slipway-push-token';
 export const ARCHIVE_TYPE = 'application/x-tar';
+/** The environment variable holding a CI project's push rules (JSON, projects/push-rules.ts) for its update hook. */
+export const PUSH_RULES_ENV = 'SLIPWAY_PUSH_RULES';
 export const DEPLOY_REFS: readonly string[] = ['refs/heads/main', 'refs/heads/master'];
 
 /** One line of the hook route's response: output while the build runs, then one verdict. */

@@ -58,18 +58,30 @@ fi
 exec "$SLIPWAY_NODE" "$SLIPWAY_HOOK_SCRIPT" post-receive
 `;
 
+// …and an update hook, which refuses (per ref) pushes that delete or rewrite protected
+// branches and tags; smart-http.ts passes the project's rules only when something is protected.
+// Creations, and refs that are neither branches nor tags, never need node.
+const PROJECT_UPDATE_HOOK = `#!/bin/sh
+# Installed by Slipway: refuses pushes that delete or rewrite protected branches and tags. Do not edit; it is rewritten.
+if [ -z "$SLIPWAY_PUSH_RULES" ] || [ -z "$SLIPWAY_HOOK_SCRIPT" ] || [ -z "$SLIPWAY_NODE" ]; then exit 0; fi
+case "$1" in refs/heads/*|refs/tags/*) ;; *) exit 0 ;; esac
+case "$2" in *[!0]*) ;; *) exit 0 ;; esac
+exec "$SLIPWAY_NODE" "$SLIPWAY_HOOK_SCRIPT" update "$1" "$2" "$3"
+`;
+
 /** Path of a CI project's bare repository: <reposDir>/projects/<name>.git (names are app-style). */
 export function projectRepoPath(reposDir: string, name: string): string {
   return join(reposDir, 'projects', `${validateAppName(name)}.git`);
 }
 
-/** Creates a CI project's bare repository if needed and (re)installs its post-receive hook. */
+/** Creates a CI project's bare repository if needed and (re)installs its post-receive and update hooks. */
 export async function ensureProjectRepo(reposDir: string, name: string): Promise<string> {
   const dir = projectRepoPath(reposDir, name);
   await initBareRepo(join(reposDir, 'projects'), name, dir);
   await mkdir(join(dir, 'hooks'), { recursive: true });
   await mkdir(join(dir, 'info'), { recursive: true });
   await writeIfChanged(join(dir, 'hooks', 'post-receive'), PROJECT_HOOK, 0o755);
+  await writeIfChanged(join(dir, 'hooks', 'update'), PROJECT_UPDATE_HOOK, 0o755);
   await writeIfChanged(join(dir, 'info', 'attributes'), ATTRIBUTES, 0o644);
   return dir;
 }

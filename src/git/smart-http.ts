@@ -11,7 +11,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { isPlatformError } from '../core/errors.js';
 import { validateAppName } from '../core/names.js';
 import { cleanGitEnv, ensureAppRepo, ensureProjectRepo, settleHead } from './repos.js';
-import { HOOK_ROUTE } from './hook-protocol.js';
+import { HOOK_ROUTE, PUSH_RULES_ENV } from './hook-protocol.js';
+import { protectsAnything } from '../projects/push-rules.js';
 import type { PushSession, PushSessions } from './push-sessions.js';
 import type { GitAccount, GitRoutesOptions } from './types.js';
 
@@ -155,7 +156,18 @@ export function registerSmartHttp(scope: FastifyInstance, options: GitRoutesOpti
     scope.post(`/:repo/${service}`, async (request, reply) => {
       const access = await checkAccess(request, reply, options);
       if (!access) return reply;
-      return serviceRpc(request, reply, service, access, options, sessions);
+      const extraEnv: NodeJS.ProcessEnv = {};
+      if (service === 'git-receive-pack' && access.kind === 'project' && options.projects?.pushRules) {
+        try {
+          const rules = await options.projects.pushRules(access.appName);
+          if (protectsAnything(rules)) extraEnv[PUSH_RULES_ENV] = JSON.stringify(rules);
+        } catch (err) {
+          // Never let a push past protection that could not be read.
+          request.log.error({ err, project: access.appName }, 'git: reading the protected refs failed');
+          return sendText(reply, 500, 'Slipway could not read the protected branches of this project because of an internal error; try again.');
+        }
+      }
+      return serviceRpc(request, reply, service, access, options, sessions, extraEnv);
     });
   }
 }
@@ -167,8 +179,9 @@ function serviceRpc(
   access: Access,
   options: GitRoutesOptions,
   sessions: PushSessions,
+  extraEnv: NodeJS.ProcessEnv = {},
 ): FastifyReply {
-  const env = gitEnv(request, service);
+  const env = { ...gitEnv(request, service), ...extraEnv };
   let session: PushSession | undefined;
   if (service === 'git-receive-pack') {
     session = sessions.open(access.account, access.appName, access.kind, access.dir);

@@ -1,3 +1,5 @@
+import type { PushRules } from '../projects/push-rules.js';
+
 export interface GitAccount {
   id: string;
   email: string;
@@ -49,6 +51,8 @@ export interface GitRoutesOptions {
     /** false when no project has this name; throws a PlatformError (403) when the account may not use it. */
     authorize(account: GitAccount, name: string): Promise<boolean>;
     onPush(push: ProjectPush): Promise<void>;
+    /** Read when a push starts: what it may do to protected refs (checked per ref by the update hook). */
+    pushRules?(name: string): Promise<PushRules>;
   };
   /** Base URL of this server as seen from its own machine; the pre-receive hook calls back here. */
   internalUrl(): string;

@@ -1,7 +1,7 @@
 /**
  * The one extension point of CiService: project settings that change what a pipeline plans
  * and what its jobs see (protected refs, CI/CD variables, job tokens, environments) plug in
- * here, so ci.ts only calls these hooks at four moments. Every hook is optional.
+ * here, so ci.ts only calls these hooks at a few moments. Every hook is optional.
  */
 import type { PipelineContext, PlannedJob } from '../ci/index.js';
 import type { CiJobRow, CiPipelineRow, ProjectRow } from '../store/schema.js';
@@ -41,6 +41,8 @@ export interface CiExtensions {
   jobStarting?(input: JobRef & { attempt: number; timeoutMs: number; predefined: Record<string, string> }): Promise<JobSetup>;
   /** Every job status change (fire and forget: the hook reports its own errors). */
   jobState?(input: JobRef & { status: string }): void;
+  /** A push deleted a branch (its environments stop); `out` reaches the pusher. */
+  branchDeleted?(input: { project: ProjectRow; branch: string; userId: string; out(line: string): void }): Promise<void>;
   /** Directories put first on every job's PATH and bound read-only into job sandboxes (the `slipway` CLI). */
   jobTools?: { path: string[]; binds: string[] };
 }

@@ -119,6 +119,10 @@ export class CiSettings implements CiExtensions {
     this.queues.set(row.id, next);
   }
 
+  async branchDeleted({ project, branch, userId, out }: Parameters<NonNullable<CiExtensions['branchDeleted']>>[0]): Promise<void> {
+    for (const line of await this.o.environments.branchDeleted(project, branch, userId)) out(line);
+  }
+
   private async refProtected(project: ProjectRow, pipeline: CiPipelineRow): Promise<boolean> {
     const known = this.protection.get(pipeline.id);
     if (known !== undefined) return known;

@@ -28,6 +28,7 @@ import { JobSlots } from './ci-slots.js';
 import { PipelineRunner, RunnerClosed, type RunnerHost } from './pipeline-runner.js';
 import { changedPaths, commitFiles, commitInfo, defaultBranch, extractCommit, git } from './repository.js';
 import { projectFileReader } from './project-includes.js';
+import { openMergeRequestRefs } from './merge-requests/open-refs.js';
 
 export { ciJobLogKey } from './ci-job-rows.js';
 
@@ -114,7 +115,7 @@ export class CiService {
     return `${this.o.baseUrl()}/projects/${project.name}/jobs/${number}`;
   }
 
-  /** A push to a project: one pipeline per pushed branch or tag (deletions make none). */
+  /** A push to a project: one pipeline per pushed branch or tag (deletions make none, and stop a branch's environments). */
   async onPush(input: { project: ProjectRow; repoDir: string; userId: string; userEmail: string; updates: RefUpdate[]; out(line: string): void }): Promise<void> {
     for (const update of input.updates) {
       if (!/^refs\/(heads|tags)\//.test(update.ref)) continue;
@@ -133,6 +134,10 @@ export class CiService {
           userEmail: input.userEmail,
           out: input.out,
         });
+      } else if (!tag) {
+        await this.o.extensions
+          ?.branchDeleted?.({ project: input.project, branch: refName, userId: input.userId, out: input.out })
+          .catch((err) => console.error(`[ci] stopping the environments of ${input.project.name}'s deleted branch ${refName} failed:`, (err as Error).message));
       }
       this.o.events.emit('project.pushed', {
         projectId: input.project.id,
@@ -235,10 +240,12 @@ export class CiService {
     const commit = await commitInfo(repoDir, sha);
     const before = input.beforeSha;
     const mr = input.mergeRequest;
+    const openMergeRequests = input.tag ? [] : await openMergeRequestRefs(this.o.db, project.id, refName, `projects/${project.name}`);
     return {
       source: input.source,
       ...(mr ? {} : input.tag ? { tag: refName } : { branch: refName }),
       ...(mr ? { mergeRequest: mr } : {}),
+      ...(openMergeRequests.length ? { openMergeRequests } : {}),
       sha,
       beforeSha: before ?? '0000000000000000000000000000000000000000',
       defaultBranch: await defaultBranch(repoDir),

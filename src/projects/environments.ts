@@ -6,6 +6,7 @@
  * (timer from then); a successful `stop` job stops it; `prepare`/`access` restart the timer.
  * When the timer runs out, the on_stop job of the deployment that started the environment is
  * played (the environment stops when that job succeeds), or, without one, it is stopped at once.
+ * Deleting a branch does the same to every environment whose last deployment came from it.
  */
 import type { Kysely } from 'kysely';
 import type { PlannedJob } from '../ci/index.js';
@@ -206,19 +207,43 @@ export class EnvironmentService {
   }
 
   async autoStop(): Promise<number> {
-    const stamp = now();
-    const due = await this.db.selectFrom('ci_environments').selectAll().where('state', '=', 'available').where('auto_stop_at', '<=', stamp).execute();
-    for (const environment of due) {
-      // The timer fires once: the stop job (if any) decides the rest.
-      await this.db.updateTable('ci_environments').set({ auto_stop_at: null, updated_at: stamp }).where('id', '=', environment.id).execute();
-      if (environment.on_stop && this.stopJobs && (await this.playStopJob(environment, environment.on_stop))) continue;
-      await this.db.updateTable('ci_environments').set({ state: 'stopped', updated_at: stamp }).where('id', '=', environment.id).execute();
-    }
+    const due = await this.db.selectFrom('ci_environments').selectAll().where('state', '=', 'available').where('auto_stop_at', '<=', now()).execute();
+    for (const environment of due) await this.stopEnvironment(environment);
     return due.length;
   }
 
-  /** Plays `on_stop` in the pipeline of the environment's last successful start; false if there is none to play. */
-  private async playStopJob(environment: CiEnvironmentRow, jobName: string): Promise<boolean> {
+  /**
+   * A branch was deleted: every available environment whose last deployment (newest successful
+   * `start`) came from it is stopped, by its on_stop job played as `userId` when it has one (as
+   * GitLab does). Returns a line per environment for the pusher.
+   */
+  async branchDeleted(project: ProjectRow, branch: string, userId: string): Promise<string[]> {
+    const last = await this.lastDeployments(project);
+    const lines: string[] = [];
+    for (const environment of await this.environments(project)) {
+      const deployment = last.get(environment.id);
+      if (environment.state !== 'available' || !deployment || deployment.tag === 1 || deployment.ref !== branch) continue;
+      const job = await this.stopEnvironment(environment, userId);
+      lines.push(job ? `Stopping environment ${environment.name}: playing ${job.name}.` : `Stopped environment ${environment.name}.`);
+    }
+    return lines;
+  }
+
+  /** Plays the environment's on_stop job (the job succeeding stops it), else stops it now; returns the job played. */
+  private async stopEnvironment(environment: CiEnvironmentRow, userId?: string): Promise<CiJobRow | undefined> {
+    const stamp = now();
+    // The timer fires once: the stop job (if any) decides the rest.
+    await this.db.updateTable('ci_environments').set({ auto_stop_at: null, updated_at: stamp }).where('id', '=', environment.id).execute();
+    const job = environment.on_stop && this.stopJobs ? await this.playStopJob(environment, environment.on_stop, userId) : undefined;
+    if (!job) await this.db.updateTable('ci_environments').set({ state: 'stopped', updated_at: stamp }).where('id', '=', environment.id).execute();
+    return job;
+  }
+
+  /**
+   * Plays `on_stop` in the pipeline of the environment's last successful start, as `userId` (else
+   * the user of that deployment); undefined if there is none to play.
+   */
+  private async playStopJob(environment: CiEnvironmentRow, jobName: string, userId?: string): Promise<CiJobRow | undefined> {
     const last = await this.db
       .selectFrom('ci_deployments')
       .select(['pipeline_id', 'user_id'])
@@ -227,7 +252,7 @@ export class EnvironmentService {
       .where('status', '=', 'success')
       .orderBy('number', 'desc')
       .executeTakeFirst();
-    if (!last) return false;
+    if (!last) return undefined;
     const job = await this.db
       .selectFrom('ci_jobs')
       .selectAll()
@@ -236,13 +261,14 @@ export class EnvironmentService {
       .where('status', 'in', ['manual', 'created', 'skipped', 'success', 'failed', 'canceled'])
       .orderBy('number', 'desc')
       .executeTakeFirst();
-    if (!job || !last.user_id) return false;
+    const user = userId ?? last.user_id;
+    if (!job || !user) return undefined;
     try {
-      await this.stopJobs!(job, last.user_id);
-      return true;
+      await this.stopJobs!(job, user);
+      return job;
     } catch (err) {
       console.error(`[ci] playing ${jobName} to stop environment ${environment.name} failed: ${(err as Error).message}`);
-      return false;
+      return undefined;
     }
   }
 

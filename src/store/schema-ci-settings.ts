@@ -28,6 +28,8 @@ export interface CiProtectedRefRow {
   /** branch or tag. */
   kind: string;
   name: string;
+  /** 1: pushes may rewrite the branch (GitLab's "Allowed to force push"; migration 011). Always 0 for tags. */
+  allow_force_push: number;
   created_at: string;
 }
 

@@ -711,7 +711,12 @@ test('CI project settings: variables, protected refs, environments, deployments 
   assert.equal(deleted.status, 204);
 
   assert.deepEqual((await req('GET', `${base}/protected-branches`, 200)).map((b: { name: string }) => b.name), ['main']);
-  assert.equal((await req('POST', `${base}/protected-branches`, 201, { name: 'release/*' })).name, 'release/*');
+  assert.deepEqual(
+    Object.keys(await req('POST', `${base}/protected-branches`, 201, { name: 'release/*' })),
+    ['id', 'name', 'allow_force_push', 'created_at'],
+  );
+  assert.equal((await req('PATCH', `${base}/protected-branches/${encodeURIComponent('release/*')}`, 200, { allow_force_push: true })).allow_force_push, true);
+  await callError('PATCH', `${base}/protected-branches/main`, 422, 'invalid_params', { body: { allow_force_push: 'yes' } });
   await callError('POST', `${base}/protected-branches`, 409, 'conflict', { body: { name: 'release/*' } });
   await callError('POST', `${base}/protected-branches`, 422, 'invalid_params', { body: { name: 'bad..name' } });
   assert.equal((await s.api('DELETE', `${base}/protected-branches/${encodeURIComponent('release/*')}`)).status, 204);

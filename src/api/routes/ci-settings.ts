@@ -46,7 +46,7 @@ export function ciSettingsRoutes(app: FastifyInstance, deps: ApiDeps): void {
 
   const listRefs = (kind: RefKind) => async (request: FastifyRequest) => (await protectedRefs.list(await projectOf(request), kind)).map(protectedJson);
   const protect = (kind: RefKind) => async (request: FastifyRequest, reply: FastifyReply) => {
-    const row = await protectedRefs.protect(await projectOf(request), kind, body(request).name);
+    const row = await protectedRefs.protect(await projectOf(request), kind, body(request).name, body(request).allow_force_push);
     reply.code(201);
     return protectedJson(row);
   };
@@ -56,6 +56,10 @@ export function ciSettingsRoutes(app: FastifyInstance, deps: ApiDeps): void {
   };
   app.get('/projects/:project/protected-branches', listRefs('branch'));
   app.post('/projects/:project/protected-branches', protect('branch'));
+  app.patch('/projects/:project/protected-branches/:name', async (request) => {
+    const project = await projectOf(request);
+    return protectedJson(await protectedRefs.update(project, 'branch', (request.params as { name: string }).name, body(request).allow_force_push));
+  });
   app.delete('/projects/:project/protected-branches/:name', unprotect('branch'));
   app.get('/projects/:project/protected-tags', listRefs('tag'));
   app.post('/projects/:project/protected-tags', protect('tag'));
@@ -95,7 +99,7 @@ function variableJson(v: CiVariableRow) {
   };
 }
 
-const protectedJson = (r: CiProtectedRefRow) => ({ id: r.id, name: r.name, created_at: r.created_at });
+const protectedJson = (r: CiProtectedRefRow) => ({ id: r.id, name: r.name, ...(r.kind === 'branch' ? { allow_force_push: r.allow_force_push === 1 } : {}), created_at: r.created_at });
 
 function environmentJson(e: CiEnvironmentRow, lastDeployment: unknown) {
   return {

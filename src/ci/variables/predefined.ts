@@ -72,6 +72,8 @@ export function predefinedVariables(ctx: PipelineContext): Record<string, string
     if (ctx.user.name !== undefined) v.GITLAB_USER_NAME = ctx.user.name;
     if (ctx.user.email !== undefined) v.GITLAB_USER_EMAIL = ctx.user.email;
   }
+  // Branch and merge request pipelines, when the branch is the source of open merge requests.
+  if (ctx.openMergeRequests?.length && ctx.tag === undefined) v.CI_OPEN_MERGE_REQUESTS = ctx.openMergeRequests.slice(0, 4).join(',');
   if (mr) {
     Object.assign(v, {
       CI_MERGE_REQUEST_IID: String(mr.iid),

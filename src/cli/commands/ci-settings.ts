@@ -18,6 +18,8 @@ interface Variable {
 
 interface ProtectedRef {
   name: string;
+  /** Branches only. */
+  allow_force_push?: boolean;
   created_at: string;
 }
 
@@ -163,20 +165,39 @@ export const ciSettingsCommands: CommandSpec[] = [
       if (flags.json) return printJson({ branches, tags });
       heading(`${project} protected refs`);
       if (branches.length + tags.length === 0) return out('Nothing is protected.');
-      table([...branches.map((b) => ['branch', b.name]), ...tags.map((t) => ['tag', t.name])]);
+      table([...branches.map((b) => ['branch', b.name, b.allow_force_push ? 'force push allowed' : '']), ...tags.map((t) => ['tag', t.name, ''])]);
     },
   },
   {
     name: 'ci:protect',
-    summary: 'protect a branch or tag (or a wildcard): its pipelines get protected variables',
-    flags: { ...PROJECT_FLAG, ...REF_FLAGS },
+    summary: 'protect a branch or tag (or a wildcard): no deletion or force push, protected variables',
+    flags: {
+      ...PROJECT_FLAG,
+      ...REF_FLAGS,
+      'allow-force-push': { type: 'boolean', description: 'let pushes rewrite the branch (also for a branch already protected)' },
+      'no-force-push': { type: 'boolean', description: 'refuse force pushes again (the default)' },
+    },
     maxArgs: 0,
-    examples: ['slipway ci:protect -p shop --branch main', "slipway ci:protect -p shop --tag 'v*'"],
+    examples: ['slipway ci:protect -p shop --branch main', "slipway ci:protect -p shop --tag 'v*'", 'slipway ci:protect -p shop --branch main --allow-force-push'],
     async run({ flags }) {
       const project = projectOf(flags);
       const ref = refOf(flags);
-      await client().post(`/projects/${enc(project)}/protected-${ref.kind}`, { name: ref.name });
-      out(`Protected ${ref.kind === 'branches' ? 'branch' : 'tag'} ${ref.name} on ${project}`);
+      const allow = flags['allow-force-push'] === true;
+      const deny = flags['no-force-push'] === true;
+      if (allow && deny) throw new CliError('Pass --allow-force-push or --no-force-push, not both.');
+      if ((allow || deny) && ref.kind === 'tags') throw new CliError('Protected tags never move: --allow-force-push and --no-force-push apply to branches.');
+      const api = client();
+      const force = allow || deny ? { allow_force_push: allow } : {};
+      const note = allow ? ' (force pushes allowed)' : deny ? ' (no force pushes)' : '';
+      try {
+        await api.post(`/projects/${enc(project)}/protected-${ref.kind}`, { name: ref.name, ...force });
+      } catch (e) {
+        // Already protected: change its force push setting when one was asked for.
+        if (!(e instanceof ApiError) || e.status !== 409 || !(allow || deny)) throw e;
+        await api.patch(`/projects/${enc(project)}/protected-branches/${enc(ref.name)}`, force);
+        return out(`Updated protected branch ${ref.name} on ${project}${note}`);
+      }
+      out(`Protected ${ref.kind === 'branches' ? 'branch' : 'tag'} ${ref.name} on ${project}${note}`);
     },
   },
   {

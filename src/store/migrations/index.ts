@@ -9,6 +9,7 @@ import { ciSettings } from './007-ci-settings.js';
 import { ciJobControl } from './008-ci-job-control.js';
 import { mergeRequests } from './009-merge-requests.js';
 import { flowAutomation } from './010-flow-automation.js';
+import { protectedBranchForcePush } from './011-protected-branch-force-push.js';
 
 /** Every migration, in order. Append only: a migration that has shipped never changes. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -22,6 +23,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '008-ci-job-control': ciJobControl,
   '009-merge-requests': mergeRequests,
   '010-flow-automation': flowAutomation,
+  '011-protected-branch-force-push': protectedBranchForcePush,
 };
 
 export const migrationProvider: MigrationProvider = {
