@@ -183,3 +183,33 @@ describe('schema shapes GitLab accepts', () => {
     assert.deepEqual(errors, ['.gitlab-ci.yml:5: job:artifacts:pathz: unknown keyword "pathz"']);
   });
 });
+
+describe('jobs and refs as GitLab reads them (second corpus round)', () => {
+  test('a job named pages is an ordinary job', async () => {
+    const yaml = 'pages:\n  stage: deploy\n  script: [build-site]\n  artifacts:\n    paths: [public]\ncrawl:\n  stage: deploy\n  needs: [pages]\n  script: [x]\n';
+    const list = await jobs({ '.gitlab-ci.yml': yaml });
+    assert.deepEqual(list.map((j) => [j.name, j.needs?.map((n) => n.job) ?? null]), [['pages', null], ['crawl', ['pages']]]);
+  });
+
+  test('with workflow:rules a job without rules or only is also in merge-request pipelines', async () => {
+    const yaml = 'workflow:\n  rules:\n    - if: $CI_PIPELINE_SOURCE == "merge_request_event"\n    - if: $CI_COMMIT_BRANCH\nplain:\n  script: [x]\nbranch-only:\n  only: [branches]\n  script: [x]\n';
+    const dir = project({ '.gitlab-ci.yml': yaml });
+    const mr: PipelineContext = { ...push, source: 'merge_request_event', branch: 'feature' };
+    const loaded = await loadPipeline({ files: directoryFiles(dir), context: mr });
+    assert.deepEqual(loaded.errors, []);
+    assert.deepEqual(planPipeline(loaded, mr).jobs.map((j) => j.name), ['plain']);
+    const without = await loadPipeline({ files: directoryFiles(project({ '.gitlab-ci.yml': 'plain:\n  script: [x]\nother:\n  rules: [{when: always}]\n  script: [x]\n' })), context: mr });
+    assert.deepEqual(planPipeline(without, mr).jobs.map((j) => j.name), ['other']);
+  });
+
+  test('an empty needs entry from an anchor is skipped', async () => {
+    const yaml = '.extra-needs: &extra-needs\n  -\nbuild:\n  stage: build\n  script: [x]\ntest:\n  needs:\n    - *extra-needs\n    - build\n  script: [x]\n';
+    const list = await jobs({ '.gitlab-ci.yml': yaml });
+    assert.deepEqual(list.map((j) => [j.name, j.needs?.map((n) => n.job) ?? null]), [['build', null], ['test', ['build']]]);
+  });
+
+  test('refs entries with @project only match in that project', async () => {
+    const yaml = 'mine:\n  only: [main@team/tool]\n  script: [x]\nfork:\n  only: [main@someone/tool]\n  script: [x]\nnot-upstream:\n  except: [branches@team/tool]\n  script: [x]\nkeyword:\n  only: [branches@team/tool]\n  script: [x]\n';
+    assert.deepEqual((await jobs({ '.gitlab-ci.yml': yaml })).map((j) => j.name), ['mine', 'keyword']);
+  });
+});

@@ -7,8 +7,8 @@ const SCRIPT_KEYS = ['script', 'before_script', 'after_script'];
 const MAX_SCRIPT_NESTING = 10;
 /** Lists GitLab flattens completely (its ComposableArray entries). */
 const SPLICED_LISTS = ['rules', 'cache', 'needs'];
-/** Top-level keys that are not jobs. */
-export const GLOBAL_KEYWORDS = new Set(['default', 'include', 'stages', 'variables', 'workflow', 'image', 'services', 'cache', 'before_script', 'after_script', 'spec', 'pages']);
+/** Top-level keys that are not jobs. (`pages` is a job: GitLab Pages' deploy job.) */
+export const GLOBAL_KEYWORDS = new Set(['default', 'include', 'stages', 'variables', 'workflow', 'image', 'services', 'cache', 'before_script', 'after_script', 'spec']);
 
 export function normalizeConfig(config: Hash, sources: SourceMap): CiError[] {
   const errors: CiError[] = [];
@@ -29,8 +29,11 @@ export function normalizeConfig(config: Hash, sources: SourceMap): CiError[] {
     // may itself splice in others.
     for (const key of SPLICED_LISTS) {
       const list = holder[key];
-      if (!Array.isArray(list) || !list.some(Array.isArray)) continue;
-      const flat = list.flat(Infinity) as unknown[];
+      // An empty `needs` entry (`-` alone, often from an anchor) is an unspecified entry
+      // GitLab skips.
+      const dropNull = key === 'needs' && Array.isArray(list) && list.flat(Infinity).includes(null);
+      if (!Array.isArray(list) || (!list.some(Array.isArray) && !dropNull)) continue;
+      const flat = (list.flat(Infinity) as unknown[]).filter((item) => !(dropNull && item === null));
       sources.record(flat, sources.of(list) ?? { file: '', line: 0 });
       holder[key] = flat;
     }

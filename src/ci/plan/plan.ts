@@ -2,7 +2,7 @@
 // order: workflow:rules, per-job rules or only/except, parallel expansion, when and the two
 // manual allow_failure defaults, and needs/dependencies pointed at the created jobs.
 import type { JobDefinition } from '../resolve/jobs.js';
-import { evaluateWorkflow, firstMatchingRule, onlyExceptAllows } from '../rules/evaluate.js';
+import { evaluateWorkflow, firstMatchingRule, hasWorkflowRules, onlyExceptAllows } from '../rules/evaluate.js';
 import { isHash, type CiError, type Hash, type PipelineContext, type SourceLocation } from '../types.js';
 import { readVariables } from '../variables/expand.js';
 import { predefinedVariables, slugify } from '../variables/predefined.js';
@@ -65,6 +65,7 @@ export function planJobs(jobs: JobDefinition[], config: Hash, ctx: PipelineConte
   const globalVariables = { ...yamlGlobals, ...raw(workflow.variables) };
   if (!workflow.created) return { created: false, reason: workflow.reason, stages: [], jobs: [], errors: [], globalVariables };
 
+  const workflowRules = hasWorkflowRules(config.workflow);
   const errors: CiError[] = [];
   const planned: Array<PlannedJob & { needSpecs: NeedEntry[] | undefined; order: number }> = [];
   let order = 0;
@@ -83,7 +84,7 @@ export function planJobs(jobs: JobDefinition[], config: Hash, ctx: PipelineConte
       if (Array.isArray(c.rules)) {
         rule = firstMatchingRule(c.rules, lookup, ctx);
         if (!rule) continue;
-      } else if (!onlyExceptAllows(c, lookup, ctx)) continue;
+      } else if (!onlyExceptAllows(c, lookup, ctx, workflowRules)) continue;
 
       const when = String(rule?.when ?? c.when ?? 'on_success');
       if (when === 'never') continue;

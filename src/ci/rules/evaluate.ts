@@ -64,13 +64,21 @@ const REF_KEYWORDS: Record<string, (ctx: PipelineContext) => boolean> = {
   web: (c) => c.source === 'web',
 };
 
-function refMatches(pattern: string, ctx: PipelineContext): boolean {
+/**
+ * One `refs` entry. GitLab splits it at the first `@`: what follows is a project path that
+ * must be the pipeline's (`main@acme/shop`, `branches@acme/shop`); a literal `@` inside a
+ * regex has to be written `\x40`.
+ */
+function refMatches(entry: string, ctx: PipelineContext): boolean {
+  const at = entry.indexOf('@');
+  if (at >= 0 && entry.slice(at + 1) !== ctx.projectPath) return false;
+  const pattern = at >= 0 ? entry.slice(0, at) : entry;
   const keyword = REF_KEYWORDS[pattern];
   if (keyword) return keyword(ctx);
   if (ctx.source === 'merge_request_event') return false;
   const ref = ctx.tag ?? ctx.branch;
   if (ref === undefined) return false;
-  const literal = parseRegexLiteral(pattern.replace(/@[^/]*$/, ''));
+  const literal = parseRegexLiteral(pattern);
   if (literal) {
     try {
       return compileRe2(literal.source, literal.flags).test(ref);
@@ -115,11 +123,15 @@ function filterHits(filter: Filter, lookup: Lookup, ctx: PipelineContext): boole
   return hits;
 }
 
-/** only/except: included iff every `only` key matches and no `except` key does. */
-export function onlyExceptAllows(job: Hash, lookup: Lookup, ctx: PipelineContext): boolean {
-  const only = readFilter(job.only) ?? { refs: ['branches', 'tags'] };
+/**
+ * only/except: included iff every `only` key matches and no `except` key does. A job without
+ * `only` gets `only: [branches, tags]`, except when `workflow:rules` is defined: GitLab then
+ * drops that default (so such a job is also in merge-request pipelines).
+ */
+export function onlyExceptAllows(job: Hash, lookup: Lookup, ctx: PipelineContext, workflowRules = false): boolean {
+  const only = readFilter(job.only) ?? (workflowRules ? undefined : { refs: ['branches', 'tags'] });
   const except = readFilter(job.except);
-  if (!filterHits(only, lookup, ctx).every(Boolean)) return false;
+  if (only && !filterHits(only, lookup, ctx).every(Boolean)) return false;
   return !(except && filterHits(except, lookup, ctx).some(Boolean));
 }
 
@@ -129,6 +141,9 @@ export interface WorkflowDecision {
   variables: Hash;
   reason?: string;
 }
+
+/** Whether `workflow:rules` is defined (GitLab's `workflow_entry.has_rules?`). */
+export const hasWorkflowRules = (workflow: unknown): boolean => isHash(workflow) && workflow.rules !== undefined;
 
 export function evaluateWorkflow(workflow: unknown, lookup: Lookup, ctx: PipelineContext): WorkflowDecision {
   const rules = isHash(workflow) && Array.isArray(workflow.rules) ? workflow.rules : undefined;
