@@ -69,6 +69,8 @@ function installGcl() {
   const entry = join(dir, 'node_modules/gitlab-ci-local/dist/index.js');
   if (!existsSync(entry)) {
     mkdirSync(dir, { recursive: true });
+    // Without its own package.json npm would install into the nearest parent project.
+    writeFileSync(join(dir, 'package.json'), '{"name": "gcl-under-bench", "private": true}\n');
     process.stderr.write(`installing gitlab-ci-local@${GCL_VERSION} into ${dir}…\n`);
     execFileSync('npm', ['install', '--no-audit', '--no-fund', '--silent', `gitlab-ci-local@${GCL_VERSION}`], { cwd: dir, stdio: ['ignore', 'ignore', 'inherit'] });
   }
