@@ -135,7 +135,7 @@ export async function startSlipway(config: SlipwayConfig): Promise<RunningSlipwa
   ciSettings.environments.setStopJobRunner((job, userId) => ci.play(job, userId));
   await ciSettings.start(config.environmentCheckMs);
   await ci.resume();
-  const mergeRequests = new MergeRequestService({ db, events, ci, repoDir: (project) => projectRepoPath(reposDir, project.name) });
+  const mergeRequests = new MergeRequestService({ db, events, ci, environments: ciSettings.environments, protectedRefs: ciSettings.protectedRefs, repoDir: (project) => projectRepoPath(reposDir, project.name) });
   const flowAutomation = createFlowAutomation({
     db,
     events,

@@ -41,6 +41,8 @@ export interface LoadOptions {
   context?: PipelineContext;
   /** Skip JSON-schema validation (semantic checks still run). */
   skipSchema?: boolean;
+  /** A pipeline run's inputs, for the entry file's `spec:inputs` header (text values are read as the declared type). */
+  inputs?: Record<string, unknown>;
 }
 
 export interface LoadedPipeline {
@@ -76,7 +78,7 @@ export async function loadPipeline(options: LoadOptions): Promise<LoadedPipeline
     },
     sources,
   );
-  const config = await loader.load(entry);
+  const config = await loader.load(entry, options.inputs);
   const done = (errors: CiError[], jobs: JobDefinition[] = []): LoadedPipeline => ({ config, jobs, files: loader.loadedFiles, errors: sortErrors(errors) });
   if (!config || loader.errors.length) return done(loader.errors);
 

@@ -109,6 +109,17 @@ export function parseCommandArgs(spec: CommandSpec, argv: string[]): { flags: Fl
 export const str = (v: Flags[string]): string | undefined => (typeof v === 'string' ? v : undefined);
 export const strs = (v: Flags[string]): string[] => (Array.isArray(v) ? v : typeof v === 'string' ? [v] : []);
 
+/** A repeated `--NAME KEY=VALUE` flag → {KEY: VALUE} (`--variable`, `--input`). */
+export function pairFlags(flags: Flags, name: string, keyName = 'KEY'): Record<string, string> {
+  const found: Record<string, string> = {};
+  for (const pair of strs(flags[name])) {
+    const at = pair.indexOf('=');
+    if (at <= 0) throw new CliError(`--${name} needs ${keyName}=VALUE, got ${JSON.stringify(pair)}`);
+    found[pair.slice(0, at)] = pair.slice(at + 1);
+  }
+  return found;
+}
+
 export function usageLine(spec: CommandSpec): string {
   const flagPart = spec.app ? ' [-a APP]' : '';
   return `slipway ${spec.name}${spec.usage ? ` ${spec.usage}` : ''}${flagPart}`;

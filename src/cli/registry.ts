@@ -77,6 +77,7 @@ export const COMMAND_ENTRIES: CommandEntry[] = [
   { name: 'projects', aliases: ['projects:list'], summary: 'list your CI projects', load: projects },
   { name: 'projects:create', summary: 'create a CI project: pushes to its git URL run .gitlab-ci.yml', load: projects },
   { name: 'ci:pipelines', summary: "list a project's pipelines, newest first", load: projects },
+  { name: 'ci:pipelines:create', aliases: ['ci:pipelines:run'], summary: "run a pipeline for a branch or tag's current commit, with variables and inputs", load: projects },
   { name: 'ci:pipeline', summary: "show a pipeline's jobs by stage, with their status", load: projects },
   { name: 'ci:job:log', summary: "print a job's log (with --follow, until the job ends)", load: projects },
   { name: 'ci:play', summary: 'run a manual job, or a delayed job now', load: ciControl },

@@ -73,6 +73,10 @@ export interface PipelineRequest {
   mergeRequest?: MergeRequestContext;
   /** Pipeline variables (highest precedence). */
   variables?: Record<string, string>;
+  /** Inputs for the pipeline file's `spec:inputs` header (a pipeline run's). */
+  inputs?: Record<string, unknown>;
+  /** false: an invalid configuration records no pipeline, only says why (GitLab's API and "Run pipeline"). */
+  saveOnErrors?: boolean;
   userId: string;
   userEmail: string;
   out(line: string): void;
@@ -109,6 +113,11 @@ export class CiService {
 
   pipelineUrl(project: ProjectRow, number: number): string {
     return `${this.o.baseUrl()}/projects/${project.name}/pipelines/${number}`;
+  }
+
+  /** The project's bare repository. */
+  repoDirOf(project: ProjectRow): string {
+    return this.host.repoDir(project);
   }
 
   jobUrl(project: ProjectRow, number: number): string {
@@ -171,13 +180,18 @@ export class CiService {
       const setup = await this.o.extensions?.pipelineSetup?.({ project, context });
       if (setup) Object.assign(context, { refProtected: setup.refProtected, projectVariables: setup.variables });
       const readProjectFile = projectFileReader(this.o.db, repoDir, input.userId);
-      const loaded = await loadPipeline({ files: directoryFiles(srcDir, async () => files), entry: ENTRY, context, fetchRemote, readProjectFile });
+      const loaded = await loadPipeline({ files: directoryFiles(srcDir, async () => files), entry: ENTRY, context, fetchRemote, readProjectFile, ...(input.inputs ? { inputs: input.inputs } : {}) });
       const created = await this.locks.run(project.id, async () => {
         const number = await nextNumber(this.o.db, 'ci_pipelines', project.id);
         const plan = loaded.errors.length ? undefined : planPipeline(loaded, { ...context, pipelineIid: number });
         const errors: CiError[] = loaded.errors.length ? loaded.errors : (plan?.errors ?? []);
         if (plan && !errors.length && !plan.created) {
           out(`No pipeline for ${refName}: ${plan.reason ?? 'no jobs'}.`);
+          return undefined;
+        }
+        if (errors.length && input.saveOnErrors === false) {
+          out(`No pipeline for ${refName}: ${ENTRY} is invalid:`);
+          for (const e of errors) out(formatCiError(e));
           return undefined;
         }
         const stamp = now();

@@ -6,7 +6,8 @@
  * (timer from then); a successful `stop` job stops it; `prepare`/`access` restart the timer.
  * When the timer runs out, the on_stop job of the deployment that started the environment is
  * played (the environment stops when that job succeeds), or, without one, it is stopped at once.
- * Deleting a branch does the same to every environment whose last deployment came from it.
+ * Deleting a branch does the same to every environment whose last deployment came from it, and
+ * so does merging or closing a merge request to those deployed by its merge request pipelines.
  */
 import type { Kysely } from 'kysely';
 import type { PlannedJob } from '../ci/index.js';
@@ -21,6 +22,8 @@ import { notFound } from '../core/errors.js';
 export type StopJobRunner = (job: CiJobRow, userId: string) => Promise<unknown>;
 
 const FINAL = new Set(['success', 'failed', 'canceled', 'skipped']);
+/** A stop job in one of these is already on its way: playing it again would fail. */
+const UNDER_WAY = ['pending', 'waiting_for_resource', 'running'];
 
 /** A job's environment, expanded as GitLab does (YAML, project and predefined variables). */
 export interface JobEnvironment {
@@ -54,6 +57,8 @@ export interface DeploymentView extends CiDeploymentRow {
   job_name: string;
   job_status: string;
   pipeline_number: number;
+  pipeline_source: string;
+  pipeline_merge_request_id: string | null;
   environment_name: string;
   environment_slug: string;
   environment_url: string | null;
@@ -183,6 +188,8 @@ export class EnvironmentService {
         'ci_jobs.name as job_name',
         'ci_jobs.status as job_status',
         'ci_pipelines.number as pipeline_number',
+        'ci_pipelines.source as pipeline_source',
+        'ci_pipelines.merge_request_id as pipeline_merge_request_id',
         'ci_environments.name as environment_name',
         'ci_environments.slug as environment_slug',
         'ci_environments.external_url as environment_url',
@@ -218,32 +225,50 @@ export class EnvironmentService {
    * GitLab does). Returns a line per environment for the pusher.
    */
   async branchDeleted(project: ProjectRow, branch: string, userId: string): Promise<string[]> {
+    return this.stopDeployedBy(project, userId, (d) => d.tag !== 1 && d.ref === branch);
+  }
+
+  /**
+   * A merge request was merged or closed: the same for every environment whose last deployment
+   * came from one of its merge request pipelines. Returns a line per environment for the caller.
+   */
+  async mergeRequestClosed(project: ProjectRow, mergeRequestId: string, userId: string): Promise<string[]> {
+    return this.stopDeployedBy(project, userId, (d) => d.pipeline_source === 'merge_request_event' && d.pipeline_merge_request_id === mergeRequestId);
+  }
+
+  private async stopDeployedBy(project: ProjectRow, userId: string, deployedBy: (last: DeploymentView) => boolean): Promise<string[]> {
     const last = await this.lastDeployments(project);
     const lines: string[] = [];
     for (const environment of await this.environments(project)) {
       const deployment = last.get(environment.id);
-      if (environment.state !== 'available' || !deployment || deployment.tag === 1 || deployment.ref !== branch) continue;
-      const job = await this.stopEnvironment(environment, userId);
-      lines.push(job ? `Stopping environment ${environment.name}: playing ${job.name}.` : `Stopped environment ${environment.name}.`);
+      if (environment.state !== 'available' || !deployment || !deployedBy(deployment)) continue;
+      const stopping = await this.stopEnvironment(environment, userId);
+      // Already being stopped (a merge that stopped it, then removed its branch): nothing new to say.
+      if (stopping?.underWay) continue;
+      lines.push(stopping ? `Stopping environment ${environment.name}: playing ${stopping.job.name}.` : `Stopped environment ${environment.name}.`);
     }
     return lines;
   }
 
-  /** Plays the environment's on_stop job (the job succeeding stops it), else stops it now; returns the job played. */
-  private async stopEnvironment(environment: CiEnvironmentRow, userId?: string): Promise<CiJobRow | undefined> {
+  /**
+   * Plays the environment's on_stop job (the job succeeding stops it), else stops it now. Returns
+   * the stop job, `underWay` when it was already running from an earlier stop.
+   */
+  private async stopEnvironment(environment: CiEnvironmentRow, userId?: string): Promise<{ job: CiJobRow; underWay: boolean } | undefined> {
     const stamp = now();
     // The timer fires once: the stop job (if any) decides the rest.
     await this.db.updateTable('ci_environments').set({ auto_stop_at: null, updated_at: stamp }).where('id', '=', environment.id).execute();
-    const job = environment.on_stop && this.stopJobs ? await this.playStopJob(environment, environment.on_stop, userId) : undefined;
-    if (!job) await this.db.updateTable('ci_environments').set({ state: 'stopped', updated_at: stamp }).where('id', '=', environment.id).execute();
-    return job;
+    const stopping = environment.on_stop && this.stopJobs ? await this.playStopJob(environment, environment.on_stop, userId) : undefined;
+    if (!stopping) await this.db.updateTable('ci_environments').set({ state: 'stopped', updated_at: stamp }).where('id', '=', environment.id).execute();
+    return stopping;
   }
 
   /**
    * Plays `on_stop` in the pipeline of the environment's last successful start, as `userId` (else
-   * the user of that deployment); undefined if there is none to play.
+   * the user of that deployment); undefined if there is none to play. A stop job that is already
+   * under way is left to finish.
    */
-  private async playStopJob(environment: CiEnvironmentRow, jobName: string, userId?: string): Promise<CiJobRow | undefined> {
+  private async playStopJob(environment: CiEnvironmentRow, jobName: string, userId?: string): Promise<{ job: CiJobRow; underWay: boolean } | undefined> {
     const last = await this.db
       .selectFrom('ci_deployments')
       .select(['pipeline_id', 'user_id'])
@@ -258,14 +283,15 @@ export class EnvironmentService {
       .selectAll()
       .where('pipeline_id', '=', last.pipeline_id)
       .where('name', '=', jobName)
-      .where('status', 'in', ['manual', 'created', 'skipped', 'success', 'failed', 'canceled'])
+      .where('retried', '=', 0)
       .orderBy('number', 'desc')
       .executeTakeFirst();
+    if (job && UNDER_WAY.includes(job.status)) return { job, underWay: true };
     const user = userId ?? last.user_id;
     if (!job || !user) return undefined;
     try {
       await this.stopJobs!(job, user);
-      return job;
+      return { job, underWay: false };
     } catch (err) {
       console.error(`[ci] playing ${jobName} to stop environment ${environment.name} failed: ${(err as Error).message}`);
       return undefined;

@@ -642,6 +642,18 @@ test('CI projects, pipelines, jobs and job logs (Slipway extension)', async () =
   assert.notEqual(retried.body.id, jobId);
   assert.equal(retried.body.name, 'hello');
   await waitFor('the retried job to finish', async () => (await s.api('GET', `/projects/schema-ci/jobs/${retried.body.id}`)).body?.status === 'success', 60_000, 200);
+
+  // Running a pipeline by hand (GitLab's POST /projects/:id/pipeline).
+  const run = await s.api('POST', '/projects/schema-ci/pipelines', { ref: 'main', variables: [{ key: 'K', value: 'v' }] });
+  record('POST', '/projects/schema-ci/pipelines');
+  assert.equal(run.status, 201, run.text);
+  assert.equal(run.body.source, 'api');
+  assert.equal(run.body.ref, 'main');
+  assert.deepEqual(run.body.jobs.map((j: { name: string }) => j.name), ['hello']);
+  assert.ok(Array.isArray(run.body.messages));
+  await callError('POST', '/projects/schema-ci/pipelines', 400, 'ref_not_found', { body: { ref: 'nowhere' } });
+  await callError('POST', '/projects/schema-ci/pipelines', 422, 'invalid_params', { body: { ref: 'main', source: 'schedule' } });
+  await waitFor('the run to finish', async () => (await s.api('GET', `/projects/schema-ci/pipelines/${run.body.id}`)).body?.status === 'success', 60_000, 200);
 });
 
 test('merge requests on CI projects (Slipway extension, GitLab names)', async () => {

@@ -4,6 +4,7 @@ import type { ApiDeps } from '../context.js';
 import { actorOf, userRef } from '../context.js';
 import { notFound } from '../../core/errors.js';
 import { readArtifacts } from '../../projects/ci-plan-store.js';
+import { runPipeline, type PipelineRunRequest } from '../../projects/pipeline-runs.js';
 
 /**
  * Slipway's own CI endpoints (not in the Heroku schema): projects, their pipelines and jobs,
@@ -58,6 +59,14 @@ export function projectRoutes(app: FastifyInstance, deps: ApiDeps): void {
   app.get('/projects/:project/pipelines', async (request) => {
     const project = await projectOf(request);
     return (await deps.ci.pipelines(project.id)).map((p) => pipelineJson(deps, project, p));
+  });
+
+  // GitLab's "Run pipeline": a branch or tag's current commit, with variables and inputs.
+  app.post('/projects/:project/pipelines', async (request, reply) => {
+    const project = await projectOf(request);
+    const { pipeline, messages } = await runPipeline(deps.ci, project, await actorOf(deps, request), (request.body ?? {}) as PipelineRunRequest);
+    reply.code(201);
+    return { ...(await pipelineReply(project, pipeline)), messages };
   });
 
   app.get('/projects/:project/pipelines/:id', async (request) => {

@@ -28,6 +28,8 @@ interface Ref {
   ref?: string;
   /** The include entry's `inputs`, for the file's `spec:inputs` header. */
   inputs?: unknown;
+  /** The inputs were given to a pipeline run (text from a form or a command line), not by an include entry. */
+  pipelineInputs?: boolean;
 }
 
 export class IncludeLoader {
@@ -41,9 +43,12 @@ export class IncludeLoader {
     private readonly sources: SourceMap,
   ) {}
 
-  /** Loads `entry` and its includes; returns the merged hash (without `include`). */
-  async load(entry: string): Promise<Hash | undefined> {
-    return this.loadFile({ kind: 'local', name: normalizeLocal(entry) }, [], { file: entry, line: 0 });
+  /**
+   * Loads `entry` and its includes; returns the merged hash (without `include`). `inputs` are
+   * the pipeline's own inputs (a pipeline run's), for the entry file's `spec:inputs` header.
+   */
+  async load(entry: string, inputs?: Record<string, unknown>): Promise<Hash | undefined> {
+    return this.loadFile({ kind: 'local', name: normalizeLocal(entry), ...(inputs ? { inputs, pipelineInputs: true } : {}) }, [], { file: entry, line: 0 });
   }
 
   private async loadFile(ref: Ref, chain: string[], includedAt: SourceLocation): Promise<Hash | undefined> {
@@ -65,7 +70,7 @@ export class IncludeLoader {
       this.errors.push(...(header?.errors ?? []), ...parsed.errors);
       return undefined;
     }
-    const inputs = resolveInputs(header?.value, ref.inputs, includedAt.line === 0 ? { file: shown, line: 1 } : includedAt);
+    const inputs = resolveInputs(header?.value, ref.inputs, includedAt.line === 0 ? { file: shown, line: 1 } : includedAt, ref.pipelineInputs === true);
     if (inputs.errors.length) {
       this.errors.push(...inputs.errors);
       return undefined;

@@ -20,14 +20,23 @@ export interface InputsResult {
   errors: CiError[];
 }
 
-/** Checks the given inputs against the header's `spec:inputs`; undefined values mean "no header". */
-export function resolveInputs(header: unknown, given: unknown, at: SourceLocation): InputsResult {
+/**
+ * Checks the given inputs against the header's `spec:inputs`; undefined values mean "no header".
+ * A pipeline run's inputs (`fromRun`) may come as text, like a form's fields: text is read as
+ * the declared type (`3` for a number, `true` for a boolean, a JSON list for an array).
+ */
+export function resolveInputs(header: unknown, given: unknown, at: SourceLocation, fromRun = false): InputsResult {
   const errors: CiError[] = [];
   const fail = (message: string): InputsResult => ({ values: undefined, errors: [...errors, { ...at, message }] });
   const provided = given === undefined || given === null ? {} : given;
-  if (!isHash(provided)) return fail('include inputs must be a hash of input names and values');
+  if (!isHash(provided)) return fail(`${fromRun ? 'pipeline' : 'include'} inputs must be a hash of input names and values`);
   if (header === undefined) {
-    return Object.keys(provided).length ? fail('Given inputs not defined in the `spec` section of the included configuration file') : { values: undefined, errors };
+    if (!Object.keys(provided).length) return { values: undefined, errors };
+    return fail(
+      fromRun
+        ? `the pipeline was given inputs (${Object.keys(provided).join(', ')}), but this file declares none: add a \`spec: inputs:\` header above a \`---\` line`
+        : 'Given inputs not defined in the `spec` section of the included configuration file',
+    );
   }
   const spec = isHash(header) && isHash(header.spec) ? header.spec : undefined;
   if (!spec) return fail('the header must be a `spec:` hash');
@@ -42,13 +51,30 @@ export function resolveInputs(header: unknown, given: unknown, at: SourceLocatio
     const type = rules.type ?? 'string';
     if (!TYPES.includes(type as (typeof TYPES)[number])) return fail(`\`${name}\` input: unknown input type \`${String(type)}\``);
     const hasGiven = Object.hasOwn(provided, name);
-    const value = hasGiven ? provided[name] : rules.default;
+    const value = hasGiven ? (fromRun ? fromText(provided[name], type as string) : provided[name]) : rules.default;
     if (value === undefined || (value === null && !hasGiven)) return fail(`\`${name}\` input: required value has not been provided`);
     const problem = checkValue(value, type as string, rules, hasGiven ? 'provided' : 'default');
     if (problem) return fail(`\`${name}\` input: ${problem}`);
     values[name] = value as InputValue;
   }
   return { values, errors };
+}
+
+/** A run's input given as text, read as its declared type; anything unreadable is left for checkValue to refuse. */
+function fromText(value: unknown, type: string): unknown {
+  if (typeof value !== 'string') return value;
+  const text = value.trim();
+  if (type === 'number' && /^-?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i.test(text)) return Number(text);
+  if (type === 'boolean' && (text === 'true' || text === 'false')) return text === 'true';
+  if (type === 'array' && text.startsWith('[')) {
+    try {
+      const list: unknown = JSON.parse(text);
+      if (Array.isArray(list)) return list;
+    } catch {
+      // Not JSON: refused below as "not an array".
+    }
+  }
+  return value;
 }
 
 function checkValue(value: unknown, type: string, rules: Hash, which: string): string | undefined {

@@ -48,6 +48,7 @@ function keyOf(options: LoadOptions): string {
   const parts = {
     format: FORMAT,
     entry: options.entry ?? '.gitlab-ci.yml',
+    inputs: options.inputs ?? null,
     variables: ctx ? includeVariables(ctx) : null,
     repositoryFiles: ctx?.repositoryFiles ? sha(ctx.repositoryFiles.join('\0')) : null,
   };

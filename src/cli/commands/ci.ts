@@ -11,7 +11,7 @@ import {
   type PipelineContext,
   type PlannedJob,
 } from '../../ci/index.js';
-import { str, strs, type CommandSpec, type Flags } from '../args.js';
+import { pairFlags, str, type CommandSpec, type Flags } from '../args.js';
 import { CliError, err, out, printJson, table } from '../output.js';
 import { workTreeInfo, type WorkTreeInfo } from './ci-git.js';
 
@@ -36,12 +36,7 @@ function contextFromFlags(cwd: string, flags: Flags, repo: WorkTreeInfo | undefi
   if (branchFlag && tagFlag) throw new CliError('Use either --branch or --tag, not both.');
   const branch = tagFlag ? undefined : (branchFlag ?? repo?.branch);
   const sha = str(flags.sha) ?? repo?.sha ?? '0'.repeat(40);
-  const variables: Record<string, string> = {};
-  for (const pair of strs(flags.variable)) {
-    const at = pair.indexOf('=');
-    if (at <= 0) throw new CliError(`--variable needs KEY=VALUE, got ${JSON.stringify(pair)}`);
-    variables[pair.slice(0, at)] = pair.slice(at + 1);
-  }
+  const variables = pairFlags(flags, 'variable');
   const source = str(flags.source) ?? 'push';
   const ctx: PipelineContext = {
     source,
@@ -76,10 +71,12 @@ async function load(flags: Flags, forRun = false) {
   const ctx = contextFromFlags(cwd, flags, repo);
   ctx.repositoryFiles = await files.list();
   const entry = str(flags.file) ?? '.gitlab-ci.yml';
+  const given = pairFlags(flags, 'input', 'NAME');
+  const inputs = Object.keys(given).length ? { inputs: given } : {};
   // ci run remembers configurations that passed the JSON schema (see loadPipelineCached).
   const loaded = forRun
-    ? await (await import('../../ci/run/local.js')).loadPipelineCached({ files, entry, context: ctx, stateDir: (await import('../../ci/run/local.js')).ciStateDir(cwd) })
-    : await loadPipeline({ files, entry, context: ctx });
+    ? await (await import('../../ci/run/local.js')).loadPipelineCached({ files, entry, context: ctx, ...inputs, stateDir: (await import('../../ci/run/local.js')).ciStateDir(cwd) })
+    : await loadPipeline({ files, entry, context: ctx, ...inputs });
   return { cwd, ctx, loaded, entry };
 }
 
@@ -102,6 +99,7 @@ const COMMON_FLAGS = {
   file: { type: 'string', description: 'the pipeline file, relative to DIR (default: .gitlab-ci.yml)', valueName: 'FILE' },
   json: { type: 'boolean', description: 'print JSON' },
   variable: { type: 'string', multiple: true, description: 'a pipeline variable', valueName: 'KEY=VALUE' },
+  input: { type: 'string', multiple: true, description: "an input for the pipeline file's spec:inputs header (text is read as the input's type)", valueName: 'NAME=VALUE' },
   branch: { type: 'string', description: 'plan for this branch (default: the checked-out branch)', valueName: 'BRANCH' },
   tag: { type: 'string', description: 'plan a tag pipeline for this tag', valueName: 'TAG' },
   sha: { type: 'string', description: 'the commit SHA (default: HEAD)', valueName: 'SHA' },
@@ -130,7 +128,7 @@ export const ciCommands: CommandSpec[] = [
   ci run    runs the pipeline (or the named jobs and what they need) on this machine:
             each job in a fresh copy of the work tree, sandboxed with bubblewrap when
             available; exits 1 if a job that may not fail failed. See docs/ci.md.`,
-    examples: ['slipway ci run', 'slipway ci run test --variable DEBUG=1', 'slipway ci run --manual deploy --json', 'slipway ci lint', 'slipway ci list --json --cwd ../web', 'slipway ci list --json --tag v1.2.0', 'slipway ci list --source merge_request_event --branch feature/x'],
+    examples: ['slipway ci run', 'slipway ci run test --variable DEBUG=1', 'slipway ci run --input environment=staging --input replicas=3', 'slipway ci run --manual deploy --json', 'slipway ci lint', 'slipway ci list --json --cwd ../web', 'slipway ci list --json --tag v1.2.0', 'slipway ci list --source merge_request_event --branch feature/x'],
     flags: { ...COMMON_FLAGS, ...RUN_FLAGS },
     minArgs: 1,
     async run({ args, flags }) {

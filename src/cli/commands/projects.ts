@@ -1,5 +1,5 @@
-// projects, projects:create, ci:pipelines, ci:pipeline, ci:job:log — server-mode CI.
-import { str, type CommandSpec, type Flags } from '../args.js';
+// projects, projects:create, ci:pipelines, ci:pipelines:create, ci:pipeline, ci:job:log — server-mode CI.
+import { pairFlags, str, type CommandSpec, type Flags } from '../args.js';
 import { client } from '../app-resolution.js';
 import { enc } from '../client.js';
 import { CliError, colour, heading, keyValues, out, printJson, sleep, table, timeAndAgo } from '../output.js';
@@ -104,6 +104,40 @@ export const projectsCommands: CommandSpec[] = [
       if (pipelines.length === 0) return out(`${project} has no pipelines yet: push a commit with a .gitlab-ci.yml.`);
       heading(`${project} pipelines`);
       table(pipelines.map((p) => [`#${p.id}`, statusText(p.status), p.ref, p.sha.slice(0, 8), timeAndAgo(p.created_at)]));
+    },
+  },
+  {
+    name: 'ci:pipelines:create',
+    aliases: ['ci:pipelines:run'],
+    summary: "run a pipeline for a branch or tag's current commit, with variables and inputs",
+    description: `GitLab's "Run pipeline": plans .gitlab-ci.yml at the ref's current commit with
+CI_PIPELINE_SOURCE=web (--source api for scripts) and runs it. --variable sets pipeline
+variables (the highest precedence); --input gives values to the spec:inputs header of
+.gitlab-ci.yml (text is read as the input's type).`,
+    flags: {
+      ...PROJECT_FLAG,
+      ref: { type: 'string', description: "the branch or tag (default: the project's default branch)", valueName: 'REF' },
+      variable: { type: 'string', multiple: true, description: 'a pipeline variable', valueName: 'KEY=VALUE' },
+      input: { type: 'string', multiple: true, description: 'an input for the spec:inputs header of .gitlab-ci.yml', valueName: 'NAME=VALUE' },
+      source: { type: 'string', description: 'CI_PIPELINE_SOURCE: web (default) or api', valueName: 'SOURCE' },
+      ...JSON_FLAG,
+    },
+    maxArgs: 0,
+    examples: ['slipway ci:pipelines:create -p shop --ref main --variable DEPLOY=1', 'slipway ci:pipelines:create -p shop --input environment=staging --input replicas=2'],
+    async run({ flags }) {
+      const project = projectOf(flags);
+      const body = {
+        ...(str(flags.ref) ? { ref: str(flags.ref) } : {}),
+        variables: Object.entries(pairFlags(flags, 'variable')).map(([key, value]) => ({ key, value })),
+        inputs: pairFlags(flags, 'input', 'NAME'),
+        source: str(flags.source) ?? 'web',
+      };
+      const p = await client().post<Pipeline & { messages: string[] }>(`/projects/${enc(project)}/pipelines`, body);
+      if (flags.json) return printJson(p);
+      for (const line of p.messages) out(line);
+      for (const e of p.errors) out(colour.red(e));
+      out(`Follow it with: slipway ci:pipeline ${p.id} -p ${project}`);
+      return p.status === 'failed' ? 1 : 0;
     },
   },
   {

@@ -1,7 +1,8 @@
 /**
  * Merging a merge request: fast-forward the target when it can, else a merge commit made
  * without a work tree; refuse on conflicts. The target then moves with a compare-and-swap and
- * the CI service hears it as a push (branch pipeline, `project.pushed` for auto-deploy).
+ * the CI service hears it as a push (branch pipeline, `project.pushed` for auto-deploy). The
+ * merge request's environments then stop, and the source branch goes if asked, unless protected.
  */
 import type { Account } from '../../auth/accounts.js';
 import { PlatformError, conflict, invalidParams } from '../../core/errors.js';
@@ -31,6 +32,9 @@ export interface MergeInput {
   options: MergeOptions;
   /** Called once the merge request is stored as merged, before the push is announced. */
   merged(mr: MergeRequestRow): void;
+  /** Stops the environments its merge request pipelines deployed; a line for each. */
+  stopEnvironments(mr: MergeRequestRow): Promise<string[]>;
+  isProtectedBranch(branch: string): Promise<boolean>;
 }
 
 export async function mergeInto(input: MergeInput): Promise<{ mr: MergeRequestRow; messages: string[] }> {
@@ -50,6 +54,8 @@ export async function mergeInto(input: MergeInput): Promise<{ mr: MergeRequestRo
   }
   if (sourceSha !== mr.head_sha) mr = await records.update(mr.id, { head_sha: sourceSha, updated_at: now() });
   if (await isAncestor(repoDir, sourceSha, targetSha)) throw invalidParams(`Nothing to merge: ${target} already has every commit of ${source}.`);
+  // Asked before anything moves, so a failing lookup cannot half-finish the merge.
+  const keepProtectedSource = options.removeSourceBranch === true && (await input.isProtectedBranch(source));
 
   const messages: string[] = [];
   const head = await records.headPipeline(mr);
@@ -88,7 +94,11 @@ export async function mergeInto(input: MergeInput): Promise<{ mr: MergeRequestRo
   messages.push(outcome.kind === 'fast-forward' ? `Fast-forwarded ${target} to ${outcome.sha.slice(0, 8)}.` : `Merged ${source} into ${target} as ${outcome.sha.slice(0, 8)}.`);
   const pusher = { project, repoDir, userId: actor.id, userEmail: actor.email, out };
   await ci.onPush({ ...pusher, updates: [{ ref: branchRef(target), oldSha: targetSha, newSha: outcome.sha }] });
-  if (options.removeSourceBranch) {
+  messages.push(...(await input.stopEnvironments(mr)));
+  if (keepProtectedSource) {
+    // GitLab never removes a protected source branch on merge.
+    messages.push(`Kept the source branch ${source}: it is a protected branch.`);
+  } else if (options.removeSourceBranch) {
     if (await deleteBranch(repoDir, source, sourceSha)) {
       messages.push(`Deleted the source branch ${source}.`);
       await ci.onPush({ ...pusher, updates: [{ ref: branchRef(source), oldSha: sourceSha, newSha: '0'.repeat(40) }] });

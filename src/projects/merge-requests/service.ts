@@ -3,6 +3,7 @@
  * close, reopen and merge it. Opening, reopening and every push to the source branch run a
  * merge request pipeline; a deleted source (or target) branch closes it; a push that brings its
  * head into the target marks it merged. Each change is announced as `merge_request.changed`.
+ * However it is merged or closed, the environments its pipelines deployed are stopped (GitLab).
  */
 import type { Kysely } from 'kysely';
 import type { Account } from '../../auth/accounts.js';
@@ -11,6 +12,8 @@ import { conflict, invalidParams, notFound } from '../../core/errors.js';
 import { now } from '../../core/ids.js';
 import type { CiPipelineRow, Database, MergeRequestRow, ProjectRow } from '../../store/schema.js';
 import type { CiService } from '../ci.js';
+import type { EnvironmentService } from '../environments.js';
+import type { ProtectedRefService } from '../protected-refs.js';
 import { defaultBranch } from '../repository.js';
 import { branchTip, isAncestor, newCommitSubjects } from './git.js';
 import { branchParam, descriptionParam, labelsParam, titleFromBranch, titleParam, type MergeRequestInput } from './input.js';
@@ -36,6 +39,10 @@ export interface MergeRequestServiceOptions {
   ci: CiService;
   /** The bare repository of a project. */
   repoDir(project: ProjectRow): string;
+  /** Environments to stop on merge or close. */
+  environments: EnvironmentService;
+  /** Protected branches (a protected source branch is never removed). */
+  protectedRefs: ProtectedRefService;
 }
 
 /** A change and what happened along the way (pipelines started, warnings), for the caller. */
@@ -55,9 +62,13 @@ export class MergeRequestService {
   private reviewApps?: ReviewAppLookup;
   private readonly locks = new Map<string, Promise<unknown>>();
   private readonly background = new Set<Promise<void>>();
+  private readonly environments: EnvironmentService;
+  private readonly protectedRefs: ProtectedRefService;
 
   constructor(private readonly o: MergeRequestServiceOptions) {
     this.records = new MergeRequestRecords(o.db);
+    this.environments = o.environments;
+    this.protectedRefs = o.protectedRefs;
     o.events.on('project.pushed', (event) => {
       const done: Promise<void> = this.onPushed(event)
         .catch((err) => console.error(`[merge-requests] handling a push to ${event.ref} failed:`, err))
@@ -164,7 +175,8 @@ export class MergeRequestService {
     return this.serialised(project.id, async () => {
       const mr = await this.get(project, iid);
       if (mr.state !== 'opened') throw conflict(`!${iid} is already ${mr.state}; only an open merge request can be closed.`);
-      return { mr: await this.markClosed(mr, actor.id), messages: [] };
+      const closed = await this.markClosed(mr, actor.id);
+      return { mr: closed, messages: await this.stopEnvironments(project, closed, actor.id) };
     });
   }
 
@@ -186,8 +198,18 @@ export class MergeRequestService {
   async merge(actor: Account, project: ProjectRow, iid: number, options: MergeOptions = {}): Promise<Outcome> {
     return this.serialised(project.id, async () => {
       const mr = await this.get(project, iid);
-      const merged = (row: MergeRequestRow) => this.announce(row, 'merged');
-      return mergeInto({ ci: this.o.ci, records: this.records, project, repoDir: this.o.repoDir(project), mr, actor, options, merged });
+      return mergeInto({
+        ci: this.o.ci,
+        records: this.records,
+        project,
+        repoDir: this.o.repoDir(project),
+        mr,
+        actor,
+        options,
+        merged: (row) => this.announce(row, 'merged'),
+        stopEnvironments: (row) => this.stopEnvironments(project, row, actor.id),
+        isProtectedBranch: (branch) => this.protectedRefs.isProtected(project, 'branch', branch),
+      });
     });
   }
 
@@ -213,7 +235,8 @@ export class MergeRequestService {
       const branch = event.refName;
       if (event.deleted) {
         const affected = [...(await this.records.openWith(project.id, 'source_branch', branch)), ...(await this.records.openWith(project.id, 'target_branch', branch))];
-        for (const mr of affected) await this.markClosed(mr, event.userId);
+        // The deleted branch's own environments were stopped with the push; these may be others.
+        for (const mr of affected) await this.stopEnvironments(project, await this.markClosed(mr, event.userId), event.userId);
         return;
       }
       const repoDir = this.o.repoDir(project);
@@ -231,6 +254,7 @@ export class MergeRequestService {
         const stamp = now();
         const merged = await this.records.update(mr.id, { state: 'merged', merged_by_id: event.userId, merged_at: stamp, updated_at: stamp });
         this.announce(merged, 'merged');
+        await this.stopEnvironments(project, merged, event.userId);
       }
     });
   }
@@ -240,6 +264,16 @@ export class MergeRequestService {
     const closed = await this.records.update(mr.id, { state: 'closed', closed_by_id: byId, closed_at: stamp, updated_at: stamp });
     this.announce(closed, 'closed');
     return closed;
+  }
+
+  /** Stops what the merge request's pipelines deployed, as `userId`; never fails the merge or close itself. */
+  private async stopEnvironments(project: ProjectRow, mr: MergeRequestRow, userId: string): Promise<string[]> {
+    try {
+      return await this.environments.mergeRequestClosed(project, mr.id, userId);
+    } catch (err) {
+      console.error(`[merge-requests] stopping the environments of ${project.name}!${mr.iid} failed:`, err);
+      return [`The environments of !${mr.iid} could not be stopped: ${(err as Error).message}`];
+    }
   }
 
   private async withPipeline(project: ProjectRow, repoDir: string, mr: MergeRequestRow, targetSha: string | undefined, by: PipelineStarter): Promise<Outcome> {
