@@ -26,6 +26,8 @@ export interface SlipwayConfig {
   bootTimeoutMs: number;
   /** How often CI environments are checked for an expired auto_stop_in. */
   environmentCheckMs: number;
+  /** How often due pipeline schedules are looked for. */
+  scheduleCheckMs: number;
   /** How many CI jobs run at once across all projects' pipelines (unset: the number of CPUs, at least 2). */
   ciConcurrency?: number;
 }
@@ -69,6 +71,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): SlipwayConfig 
     maxBodyBytes: intFrom(env, 'SLIPWAY_MAX_BODY_BYTES', 512 * 1024 * 1024),
     bootTimeoutMs: intFrom(env, 'SLIPWAY_BOOT_TIMEOUT_MS', 60_000),
     environmentCheckMs: intFrom(env, 'SLIPWAY_ENVIRONMENT_CHECK_MS', 30_000),
+    scheduleCheckMs: intFrom(env, 'SLIPWAY_SCHEDULE_CHECK_MS', 15_000),
     ciConcurrency: positiveIntFrom(env, 'SLIPWAY_CI_CONCURRENCY', 'how many CI jobs may run at once'),
   };
 }

@@ -51,6 +51,7 @@ import { createCiSettings } from './projects/ci-settings.js';
 import { isJobToken } from './projects/job-tokens.js';
 import { defaultBranch } from './projects/repository.js';
 import { MergeRequestService } from './projects/merge-requests/index.js';
+import { ScheduleService } from './projects/schedules/service.js';
 import { appRepoPath, projectRepoPath } from './git/repos.js';
 import { createFlowAutomation } from './flow/automation.js';
 
@@ -135,6 +136,13 @@ export async function startSlipway(config: SlipwayConfig): Promise<RunningSlipwa
   ciSettings.environments.setStopJobRunner((job, userId) => ci.play(job, userId));
   await ciSettings.start(config.environmentCheckMs);
   await ci.resume();
+  const schedules = new ScheduleService({
+    db,
+    ci,
+    account: (id) => accounts.getById(id),
+    mayUse: (account, project) => projects.resolve(account, project.id).then(() => true, () => false),
+  });
+  schedules.start(config.scheduleCheckMs);
   const mergeRequests = new MergeRequestService({ db, events, ci, environments: ciSettings.environments, protectedRefs: ciSettings.protectedRefs, repoDir: (project) => projectRepoPath(reposDir, project.name) });
   const flowAutomation = createFlowAutomation({
     db,
@@ -170,7 +178,7 @@ export async function startSlipway(config: SlipwayConfig): Promise<RunningSlipwa
     if (!router.handleRequest(req, res)) dispatch(req, res);
   });
   const api = createApi(
-    { config, db, urls, accounts, apps, domains, collaborators, releases, builds, sources, formation, dynos, oneOffs, logs, outputs, webhooks, pipelines, promotions, pipelineFlow, manifests, appSetups, projects, ci, ciSettings, mergeRequests, flowAutomation, caPem: tlsMaterial.caPem },
+    { config, db, urls, accounts, apps, domains, collaborators, releases, builds, sources, formation, dynos, oneOffs, logs, outputs, webhooks, pipelines, promotions, pipelineFlow, manifests, appSetups, projects, ci, ciSettings, mergeRequests, schedules, flowAutomation, caPem: tlsMaterial.caPem },
     {
       serverFactory: (handler) => {
         dispatch = handler;
@@ -273,6 +281,7 @@ export async function startSlipway(config: SlipwayConfig): Promise<RunningSlipwa
     async close() {
       clearInterval(pruner);
       ciSettings.close();
+      schedules.stop();
       flowAutomation.close();
       webhooks.close();
       httpServer.close();

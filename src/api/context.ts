@@ -28,6 +28,7 @@ import type { CiSettingsServices } from '../projects/ci-settings.js';
 import { isJobToken } from '../projects/job-tokens.js';
 import { jobTokenActor } from './job-token-scope.js';
 import type { MergeRequestService } from '../projects/merge-requests/index.js';
+import type { ScheduleService } from '../projects/schedules/service.js';
 import type { FlowAutomation } from '../flow/automation.js';
 import type { PublicUrls } from '../core/urls.js';
 import type { SlipwayConfig } from '../config.js';
@@ -64,6 +65,8 @@ export interface ApiDeps {
   ciSettings: CiSettingsServices;
   /** Merge requests on CI projects. */
   mergeRequests: MergeRequestService;
+  /** Pipeline schedules of CI projects. */
+  schedules: ScheduleService;
   /** Pipeline automation: connections to CI projects, auto-deploy, test runs, review apps. */
   flowAutomation: FlowAutomation;
   /** PEM of the CA that signs Slipway's HTTPS certificate. */

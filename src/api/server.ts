@@ -19,6 +19,7 @@ import { webhookRoutes } from './routes/webhooks.js';
 import { pipelineRoutes } from './routes/pipelines.js';
 import { appSetupRoutes } from './routes/app-setups.js';
 import { projectRoutes } from './routes/projects.js';
+import { pipelineScheduleRoutes } from './routes/pipeline-schedules.js';
 import { ciSettingsRoutes } from './routes/ci-settings.js';
 import { mergeRequestRoutes } from './routes/merge-requests.js';
 import { pipelineAutomationRoutes } from './routes/pipeline-flow.js';
@@ -113,6 +114,7 @@ export function createApi(deps: ApiDeps, options: ApiOptions): FastifyInstance {
   pipelineRoutes(app, deps);
   appSetupRoutes(app, deps);
   projectRoutes(app, deps);
+  pipelineScheduleRoutes(app, deps);
   ciSettingsRoutes(app, deps);
   mergeRequestRoutes(app, deps);
   pipelineAutomationRoutes(app, deps);

@@ -87,6 +87,9 @@ export class ApiClient {
   patch<T = any>(path: string, body?: unknown, opts?: RequestOptions): Promise<T> {
     return this.request<T>('PATCH', path, { ...opts, body }).then((r) => r.body);
   }
+  put<T = any>(path: string, body?: unknown, opts?: RequestOptions): Promise<T> {
+    return this.request<T>('PUT', path, { ...opts, body }).then((r) => r.body);
+  }
   delete<T = any>(path: string, opts?: RequestOptions): Promise<T> {
     return this.request<T>('DELETE', path, opts).then((r) => r.body);
   }

@@ -25,6 +25,7 @@ const ci = async () => (await import('./commands/ci.js')).ciCommands;
 const projects = async () => (await import('./commands/projects.js')).projectsCommands;
 const ciControl = async () => (await import('./commands/ci-control.js')).ciControlCommands;
 const ciSettings = async () => (await import('./commands/ci-settings.js')).ciSettingsCommands;
+const ciSchedules = async () => (await import('./commands/ci-schedules.js')).ciScheduleCommands;
 const pipelines = async () => (await import('./commands/pipelines.js')).pipelinesCommands;
 const pipelinesPromote = async () => (await import('./commands/pipelines-promote.js')).pipelinesPromoteCommands;
 const mergeRequests = async () => (await import('./commands/merge-requests.js')).mergeRequestCommands;
@@ -84,6 +85,11 @@ export const COMMAND_ENTRIES: CommandEntry[] = [
   { name: 'ci:retry', summary: 'retry a finished job (a new job), or the failed and canceled jobs of a pipeline', load: ciControl },
   { name: 'ci:cancel', summary: 'cancel a pipeline (or one job with --job): running jobs are killed', load: ciControl },
   { name: 'ci:artifacts', summary: "download a job's artifacts (a .tar.gz)", load: ciControl },
+  { name: 'ci:schedules', summary: "list a project's pipeline schedules, or show one", load: ciSchedules },
+  { name: 'ci:schedules:create', summary: "run a branch's pipeline on a schedule (cron), with variables and inputs", load: ciSchedules },
+  { name: 'ci:schedules:update', summary: 'change a pipeline schedule (cron, ref, time zone, variables, inputs, active)', load: ciSchedules },
+  { name: 'ci:schedules:delete', summary: 'delete a pipeline schedule (its pipelines stay)', load: ciSchedules },
+  { name: 'ci:schedules:run', aliases: ['ci:schedules:play'], summary: 'run a pipeline schedule now, as you (its timed runs stay as they are)', load: ciSchedules },
   { name: 'ci:vars', summary: "list a project's CI/CD variables (masked values hidden)", load: ciSettings },
   { name: 'ci:vars:set', summary: 'set CI/CD variables of a project (replaces a key with the same environment scope)', load: ciSettings },
   { name: 'ci:vars:unset', summary: 'remove CI/CD variables from a project', load: ciSettings },

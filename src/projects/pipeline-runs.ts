@@ -29,14 +29,8 @@ export async function runPipeline(ci: CiService, project: ProjectRow, actor: Acc
   if (!SOURCES.includes(source as PipelineSource)) throw invalidParams(`source must be api or web, not ${JSON.stringify(source)}.`);
   const variables = readVariables(request.variables);
   const inputs = readInputs(request.inputs);
-  const ref = request.ref === undefined || request.ref === null || request.ref === '' ? await defaultBranch(repoDir).catch(() => 'main') : request.ref;
-  if (typeof ref !== 'string' || !/^[^\s~^:?*[\\]+$/.test(ref) || ref.startsWith('-') || ref.includes('..')) {
-    throw invalidParams(`ref must be the name of a branch or a tag, not ${JSON.stringify(ref)}.`);
-  }
-  const [branchSha, tagSha] = await Promise.all([commitOf(repoDir, `refs/heads/${ref}`), commitOf(repoDir, `refs/tags/${ref}`)]);
-  if (branchSha && tagSha) throw invalidParams(`${ref} is both a branch and a tag: rename one of them (GitLab refuses an ambiguous ref too).`);
-  const sha = branchSha ?? tagSha;
-  if (!sha) throw new PlatformError(400, 'ref_not_found', `${project.name} has no branch or tag named ${ref}: push it first, or pick one of its branches (git ls-remote ${project.name}).`);
+  const ref = await refName(repoDir, request.ref);
+  const { sha, tag } = await resolveRef(project, repoDir, ref);
 
   const messages: string[] = [];
   const pipeline = await ci.createPipeline({
@@ -44,7 +38,7 @@ export async function runPipeline(ci: CiService, project: ProjectRow, actor: Acc
     repoDir,
     revision: sha,
     refName: ref,
-    tag: !branchSha,
+    tag,
     source: source as PipelineSource,
     ...(Object.keys(variables).length ? { variables } : {}),
     ...(inputs ? { inputs } : {}),
@@ -58,12 +52,30 @@ export async function runPipeline(ci: CiService, project: ProjectRow, actor: Acc
   return { pipeline, messages };
 }
 
+/** A ref named in a request: the default branch when none is given. */
+export async function refName(repoDir: string, raw: unknown): Promise<string> {
+  const ref = raw === undefined || raw === null || raw === '' ? await defaultBranch(repoDir).catch(() => 'main') : raw;
+  if (typeof ref !== 'string' || !/^[^\s~^:?*[\\]+$/.test(ref) || ref.startsWith('-') || ref.includes('..')) {
+    throw invalidParams(`ref must be the name of a branch or a tag, not ${JSON.stringify(ref)}.`);
+  }
+  return ref;
+}
+
+/** The commit a branch or tag name points at now; a name that is both, or neither, is an error. */
+export async function resolveRef(project: ProjectRow, repoDir: string, ref: string): Promise<{ sha: string; tag: boolean }> {
+  const [branchSha, tagSha] = await Promise.all([commitOf(repoDir, `refs/heads/${ref}`), commitOf(repoDir, `refs/tags/${ref}`)]);
+  if (branchSha && tagSha) throw invalidParams(`${ref} is both a branch and a tag: rename one of them (GitLab refuses an ambiguous ref too).`);
+  const sha = branchSha ?? tagSha;
+  if (!sha) throw new PlatformError(400, 'ref_not_found', `${project.name} has no branch or tag named ${ref}: push it first, or pick one of its branches (git ls-remote ${project.name}).`);
+  return { sha, tag: !branchSha };
+}
+
 async function commitOf(repoDir: string, ref: string): Promise<string | undefined> {
   const sha = await git(repoDir, ['rev-parse', '--verify', '--quiet', `${ref}^{commit}`]).catch(() => '');
   return sha.trim() || undefined;
 }
 
-function readVariables(raw: unknown): Record<string, string> {
+export function readVariables(raw: unknown): Record<string, string> {
   if (raw === undefined || raw === null) return {};
   const pairs: [unknown, unknown][] = Array.isArray(raw)
     ? raw.map((v) => (v && typeof v === 'object' ? [(v as { key?: unknown }).key, (v as { value?: unknown }).value] : [undefined, undefined]))
@@ -81,7 +93,7 @@ function readVariables(raw: unknown): Record<string, string> {
   return variables;
 }
 
-function readInputs(raw: unknown): Record<string, unknown> | undefined {
+export function readInputs(raw: unknown): Record<string, unknown> | undefined {
   if (raw === undefined || raw === null) return undefined;
   if (typeof raw !== 'object' || Array.isArray(raw)) throw invalidParams('inputs must be an object of input names and values, e.g. {"environment": "staging"}.');
   return Object.keys(raw).length ? (raw as Record<string, unknown>) : undefined;

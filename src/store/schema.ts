@@ -9,6 +9,10 @@ import type { CiVariableRow, CiProtectedRefRow, CiSettingsRow, CiJobTokenRow, Ci
 export type { CiVariableRow, CiProtectedRefRow, CiSettingsRow, CiJobTokenRow, CiEnvironmentRow, CiDeploymentRow };
 
 import type { MergeRequestRow } from './merge-request-rows.js';
+import type { CiScheduleRow } from './schedule-rows.js';
+
+/** CI pipeline schedules. */
+export type { CiScheduleRow };
 
 export type { MergeRequestRow };
 import type { PipelineAutoDeployRuleRow, PipelineAutoDeployRow, FlowTestRunRow, ReviewAppConfigRow, ReviewAppRow } from './flow-automation-rows.js';
@@ -406,6 +410,7 @@ export interface Database {
   ci_job_tokens: CiJobTokenRow;
   ci_environments: CiEnvironmentRow;
   ci_deployments: CiDeploymentRow;
+  ci_schedules: CiScheduleRow;
   merge_requests: MergeRequestRow;
   pipeline_auto_deploy_rules: PipelineAutoDeployRuleRow;
   pipeline_auto_deploys: PipelineAutoDeployRow;

@@ -654,6 +654,34 @@ test('CI projects, pipelines, jobs and job logs (Slipway extension)', async () =
   await callError('POST', '/projects/schema-ci/pipelines', 400, 'ref_not_found', { body: { ref: 'nowhere' } });
   await callError('POST', '/projects/schema-ci/pipelines', 422, 'invalid_params', { body: { ref: 'main', source: 'schedule' } });
   await waitFor('the run to finish', async () => (await s.api('GET', `/projects/schema-ci/pipelines/${run.body.id}`)).body?.status === 'success', 60_000, 200);
+
+  // Pipeline schedules (GitLab's names).
+  const schedule = await s.api('POST', '/projects/schema-ci/pipeline_schedules', { cron: '0 4 * * 1', description: 'weekly', variables: [{ key: 'K', value: 'v' }] });
+  record('POST', '/projects/schema-ci/pipeline_schedules');
+  assert.equal(schedule.status, 201, schedule.text);
+  assert.equal(schedule.body.id, 1);
+  assert.equal(schedule.body.cron_timezone, 'UTC');
+  assert.equal(new Date(schedule.body.next_run_at).getUTCDay(), 1);
+  const schedules = await s.api('GET', '/projects/schema-ci/pipeline_schedules');
+  record('GET', '/projects/schema-ci/pipeline_schedules');
+  assert.deepEqual(schedules.body.map((x: { id: number }) => x.id), [1]);
+  const updated = await s.api('PUT', '/projects/schema-ci/pipeline_schedules/1', { active: false });
+  record('PUT', '/projects/schema-ci/pipeline_schedules/1');
+  assert.equal(updated.body.active, false);
+  assert.equal(updated.body.next_run_at, null);
+  const played = await s.api('POST', '/projects/schema-ci/pipeline_schedules/1/play');
+  record('POST', '/projects/schema-ci/pipeline_schedules/1/play');
+  assert.equal(played.status, 201, played.text);
+  assert.equal(played.body.pipeline.source, 'schedule');
+  await waitFor('the scheduled run to finish', async () => (await s.api('GET', `/projects/schema-ci/pipelines/${played.body.pipeline.id}`)).body?.status === 'success', 60_000, 200);
+  const shown = await s.api('GET', '/projects/schema-ci/pipeline_schedules/1');
+  record('GET', '/projects/schema-ci/pipeline_schedules/1');
+  assert.equal(shown.body.last_pipeline.id, played.body.pipeline.id);
+  await callError('POST', '/projects/schema-ci/pipeline_schedules', 422, 'invalid_params', { body: { cron: 'every day' } });
+  await callError('GET', '/projects/schema-ci/pipeline_schedules/9', 404, 'not_found');
+  const removed = await s.api('DELETE', '/projects/schema-ci/pipeline_schedules/1');
+  record('DELETE', '/projects/schema-ci/pipeline_schedules/1');
+  assert.equal(removed.status, 200, removed.text);
 });
 
 test('merge requests on CI projects (Slipway extension, GitLab names)', async () => {
