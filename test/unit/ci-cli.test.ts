@@ -105,6 +105,17 @@ describe('slipway ci', () => {
     assert.equal(JSON.parse(json.stdout).errors[0].line, 2);
   });
 
+  test('ci lint names the line of a bad list item, also inside anchors and spliced lists', async () => {
+    const dir = repo({ '.gitlab-ci.yml': '.shared: &shared\n  - echo a\n  - [echo b, {x: 1}]\nf:\n  script:\n    - *shared\n    - {y: 2}\n  needs:\n    -\n    - {job: 3}\n' });
+    const r = await slipway('ci', 'lint', '--cwd', dir);
+    assert.equal(r.code, 1);
+    assert.deepEqual(r.stderr.trim().split('\n'), [
+      '.gitlab-ci.yml:3: f:script[2]: must be a string or a list',
+      '.gitlab-ci.yml:7: f:script[3]: must be a string or a list',
+      '.gitlab-ci.yml:10: f:needs[0]:job: must be a string',
+    ]);
+  });
+
   test('ci list refuses to plan an invalid pipeline', async () => {
     const dir = repo({ '.gitlab-ci.yml': 'a:\n  script: x\n  needs: [a]\n' });
     const r = await slipway('ci', 'list', '--json', '--cwd', dir);

@@ -67,7 +67,7 @@ unit:
     });
     const r = await run(dir, '--no-sandbox', '--concurrency', '2');
     assert.equal(r.code, 0, r.log);
-    assert.deepEqual(r.summary.jobs.map((j) => [j.name, j.status]), [['build', 'success'], ['dag', 'success'], ['unit', 'success']]);
+    assert.deepEqual(r.summary.jobs.map((j) => [j.name, j.status, j.exit_code]), [['build', 'success', 0], ['dag', 'success', 0], ['unit', 'success', 0]]);
 
     const sandboxed = repo({ '.gitlab-ci.yml': 'probe:\n  script:\n    - test ! -e "$HOME/.gitconfig-not-here"\n    - touch /usr/should-fail && exit 9 || echo "system is read-only"\n    - echo "pid $$"\n' });
     const s = await run(sandboxed);

@@ -17,12 +17,12 @@ export function normalizeConfig(config: Hash, sources: SourceMap): CiError[] {
       const value = holder[key];
       if (!Array.isArray(value)) continue;
       const flat: unknown[] = [];
-      if (!flatten(value, 1, flat)) {
+      sources.record(flat, sources.of(value) ?? sources.keyOf(holder, key) ?? { file: '', line: 0 });
+      if (!flatten(value, 1, flat, sources)) {
         const at = sources.keyOf(holder, key) ?? { file: '', line: 0 };
         errors.push({ ...at, message: `${name}${key} config should be string or a nested array of strings up to ${MAX_SCRIPT_NESTING} level deep` });
         continue;
       }
-      sources.record(flat, sources.of(value) ?? sources.keyOf(holder, key) ?? { file: '', line: 0 });
       holder[key] = flat;
     }
     // GitLab reads these as composable lists, flattened at every level: a referenced list
@@ -33,9 +33,10 @@ export function normalizeConfig(config: Hash, sources: SourceMap): CiError[] {
       // GitLab skips.
       const dropNull = key === 'needs' && Array.isArray(list) && list.flat(Infinity).includes(null);
       if (!Array.isArray(list) || (!list.some(Array.isArray) && !dropNull)) continue;
-      const flat = (list.flat(Infinity) as unknown[]).filter((item) => !(dropNull && item === null));
+      const flat: unknown[] = [];
       sources.record(flat, sources.of(list) ?? { file: '', line: 0 });
-      holder[key] = flat;
+      flatten(list, 1, flat, sources, Infinity);
+      holder[key] = dropNull ? withoutNulls(flat, sources) : flat;
     }
   };
   fixScripts(config, '');
@@ -47,12 +48,28 @@ export function normalizeConfig(config: Hash, sources: SourceMap): CiError[] {
   return errors;
 }
 
-function flatten(list: unknown[], depth: number, into: unknown[]): boolean {
-  if (depth > MAX_SCRIPT_NESTING) return false;
-  for (const item of list) {
+/** Appends the items of nested lists to `into`, each keeping the line it was written on. */
+function flatten(list: unknown[], depth: number, into: unknown[], sources: SourceMap, maxDepth = MAX_SCRIPT_NESTING): boolean {
+  if (depth > maxDepth) return false;
+  for (let i = 0; i < list.length; i++) {
+    const item = list[i];
     if (Array.isArray(item)) {
-      if (!flatten(item, depth + 1, into)) return false;
-    } else into.push(item);
+      if (!flatten(item, depth + 1, into, sources, maxDepth)) return false;
+    } else {
+      into.push(item);
+      sources.copyKey(list, i, into, into.length - 1);
+    }
   }
   return true;
+}
+
+function withoutNulls(list: unknown[], sources: SourceMap): unknown[] {
+  const kept: unknown[] = [];
+  sources.record(kept, sources.of(list) ?? { file: '', line: 0 });
+  list.forEach((item, i) => {
+    if (item === null) return;
+    kept.push(item);
+    sources.copyKey(list, i, kept, kept.length - 1);
+  });
+  return kept;
 }

@@ -150,7 +150,7 @@ function fileVariables(request: ExecutionRequest, projectDir: string): { variabl
 function resultOf(outcome: RunOutcome, timeoutMs: number): JobResult {
   if (outcome.timedOut) return { status: 'failed', failureReason: 'job_execution_timeout', message: `execution took longer than ${formatSeconds(timeoutMs)}` };
   if (outcome.aborted) return { status: 'canceled', message: 'canceled' };
-  if (outcome.code === 0) return { status: 'success' };
+  if (outcome.code === 0) return { status: 'success', exitCode: 0 };
   return { status: 'failed', exitCode: outcome.code, failureReason: 'script_failure', message: `exit code ${outcome.code}` };
 }
 

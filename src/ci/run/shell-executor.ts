@@ -114,7 +114,7 @@ export class ShellExecutor implements Executor {
     } else if (main.aborted) {
       result = { status: 'canceled', message: 'canceled' };
     } else if (main.code === 0) {
-      result = { status: 'success' };
+      result = { status: 'success', exitCode: 0 };
     } else {
       const code = main.code ?? 128 + signalNumber(main.signal);
       result = { status: 'failed', exitCode: code, failureReason: 'script_failure', message: `exit code ${code}` };
