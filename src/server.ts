@@ -11,7 +11,8 @@ import type { SlipwayConfig } from './config.js';
 import { openStore, type Store } from './store/db.js';
 import { EventBus } from './core/events.js';
 import { PublicUrls } from './core/urls.js';
-import { AccountService } from './auth/accounts.js';
+import { AccountService, type Account } from './auth/accounts.js';
+import type { ProjectRow } from './store/schema.js';
 import { AppService } from './apps/apps.js';
 import { DomainService } from './apps/domains.js';
 import { CollaboratorService } from './apps/collaborators.js';
@@ -52,6 +53,7 @@ import { isJobToken } from './projects/job-tokens.js';
 import { defaultBranch } from './projects/repository.js';
 import { MergeRequestService } from './projects/merge-requests/index.js';
 import { ScheduleService } from './projects/schedules/service.js';
+import { TriggerTokenService } from './projects/trigger-tokens.js';
 import { appRepoPath, projectRepoPath } from './git/repos.js';
 import { createFlowAutomation } from './flow/automation.js';
 
@@ -136,13 +138,16 @@ export async function startSlipway(config: SlipwayConfig): Promise<RunningSlipwa
   ciSettings.environments.setStopJobRunner((job, userId) => ci.play(job, userId));
   await ciSettings.start(config.environmentCheckMs);
   await ci.resume();
+  // Schedules and trigger tokens run as their owner, who must still have access to the project.
+  const mayUseProject = (account: Account, project: ProjectRow) => projects.resolve(account, project.id).then(() => true, () => false);
   const schedules = new ScheduleService({
     db,
     ci,
     account: (id) => accounts.getById(id),
-    mayUse: (account, project) => projects.resolve(account, project.id).then(() => true, () => false),
+    mayUse: mayUseProject,
   });
   schedules.start(config.scheduleCheckMs);
+  const triggerTokens = new TriggerTokenService({ db, ci, account: (id) => accounts.getById(id), mayUse: mayUseProject });
   const mergeRequests = new MergeRequestService({ db, events, ci, environments: ciSettings.environments, protectedRefs: ciSettings.protectedRefs, repoDir: (project) => projectRepoPath(reposDir, project.name) });
   const flowAutomation = createFlowAutomation({
     db,
@@ -178,7 +183,7 @@ export async function startSlipway(config: SlipwayConfig): Promise<RunningSlipwa
     if (!router.handleRequest(req, res)) dispatch(req, res);
   });
   const api = createApi(
-    { config, db, urls, accounts, apps, domains, collaborators, releases, builds, sources, formation, dynos, oneOffs, logs, outputs, webhooks, pipelines, promotions, pipelineFlow, manifests, appSetups, projects, ci, ciSettings, mergeRequests, schedules, flowAutomation, caPem: tlsMaterial.caPem },
+    { config, db, urls, accounts, apps, domains, collaborators, releases, builds, sources, formation, dynos, oneOffs, logs, outputs, webhooks, pipelines, promotions, pipelineFlow, manifests, appSetups, projects, ci, ciSettings, mergeRequests, schedules, triggerTokens, flowAutomation, caPem: tlsMaterial.caPem },
     {
       serverFactory: (handler) => {
         dispatch = handler;

@@ -29,6 +29,7 @@ import { isJobToken } from '../projects/job-tokens.js';
 import { jobTokenActor } from './job-token-scope.js';
 import type { MergeRequestService } from '../projects/merge-requests/index.js';
 import type { ScheduleService } from '../projects/schedules/service.js';
+import type { TriggerTokenService } from '../projects/trigger-tokens.js';
 import type { FlowAutomation } from '../flow/automation.js';
 import type { PublicUrls } from '../core/urls.js';
 import type { SlipwayConfig } from '../config.js';
@@ -67,6 +68,8 @@ export interface ApiDeps {
   mergeRequests: MergeRequestService;
   /** Pipeline schedules of CI projects. */
   schedules: ScheduleService;
+  /** Pipeline trigger tokens of CI projects. */
+  triggerTokens: TriggerTokenService;
   /** Pipeline automation: connections to CI projects, auto-deploy, test runs, review apps. */
   flowAutomation: FlowAutomation;
   /** PEM of the CA that signs Slipway's HTTPS certificate. */

@@ -78,7 +78,8 @@ export function serializeRelease(release: ReleaseRow, app: Pick<AppRow, 'id' | '
     version: release.version,
     current: release.id === currentId,
     output_stream_url: outputUrl,
-    eligible_for_rollback: release.status === 'succeeded',
+    // Rollback needs a slug to run: releases made before the first build are not targets.
+    eligible_for_rollback: release.status === 'succeeded' && release.slug_id !== null,
   };
 }
 

@@ -20,6 +20,7 @@ import { pipelineRoutes } from './routes/pipelines.js';
 import { appSetupRoutes } from './routes/app-setups.js';
 import { projectRoutes } from './routes/projects.js';
 import { pipelineScheduleRoutes } from './routes/pipeline-schedules.js';
+import { triggerTokenRoutes } from './routes/trigger-tokens.js';
 import { ciSettingsRoutes } from './routes/ci-settings.js';
 import { mergeRequestRoutes } from './routes/merge-requests.js';
 import { pipelineAutomationRoutes } from './routes/pipeline-flow.js';
@@ -115,6 +116,7 @@ export function createApi(deps: ApiDeps, options: ApiOptions): FastifyInstance {
   appSetupRoutes(app, deps);
   projectRoutes(app, deps);
   pipelineScheduleRoutes(app, deps);
+  triggerTokenRoutes(app, deps);
   ciSettingsRoutes(app, deps);
   mergeRequestRoutes(app, deps);
   pipelineAutomationRoutes(app, deps);

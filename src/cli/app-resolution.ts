@@ -1,9 +1,10 @@
 // Which app a command acts on: -a/--app, else SLIPWAY_APP, else the one git remote that
-// points at this server (`<server>/<app>.git`), optionally chosen with -r/--remote.
+// points at this server (`<server>/<app>.git`), optionally chosen with -r/--remote. Remotes
+// marked as a CI project's (same URL form) are not apps.
 import { str, type Flags } from './args.js';
 import { ApiClient } from './client.js';
 import { loadCredentials } from './credentials.js';
-import { appFromGitUrl, remotes } from './git.js';
+import { appFromGitUrl, projectRemotes, remotes } from './git.js';
 import { CliError } from './output.js';
 
 export function client(): ApiClient {
@@ -16,15 +17,18 @@ export async function resolveApp(flags: Flags, server: string, cwd = process.cwd
   const remoteName = str(flags.remote);
   if (!remoteName && process.env.SLIPWAY_APP) return process.env.SLIPWAY_APP;
   const all = await remotes(cwd);
+  const projects = all.some((r) => appFromGitUrl(server, r.url)) ? await projectRemotes(cwd) : new Map<string, string>();
   if (remoteName) {
     const remote = all.find((r) => r.name === remoteName);
     if (!remote) throw new CliError(`There is no git remote named ${JSON.stringify(remoteName)} here. Run: git remote -v`);
+    const project = projects.get(remoteName);
+    if (project !== undefined) throw new CliError(`The git remote ${remoteName} is the CI project ${project}, not an app. Use -a APP (or -p ${project} with the ci:* commands).`);
     const app = appFromGitUrl(server, remote.url);
     if (!app) throw new CliError(`The git remote ${remoteName} (${remote.url}) is not an app on ${server}. Use -a APP.`);
     return app;
   }
   const matches = all.flatMap((r) => {
-    const app = appFromGitUrl(server, r.url);
+    const app = projects.has(r.name) ? undefined : appFromGitUrl(server, r.url);
     return app ? [{ remote: r.name, app }] : [];
   });
   const apps = [...new Set(matches.map((m) => m.app))];

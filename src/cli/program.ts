@@ -73,9 +73,10 @@ function explain(e: ApiError): string {
     if (/slipway login/.test(e.message)) return e.message;
     return `${e.message}\nThe API key in ${where} was rejected${url ? ` by ${url}` : ''}. Run: slipway login${url ? ` --url ${url}` : ''}`;
   }
-  if (e.status === 404 && e.id === 'not_found' && /app/i.test(e.message)) {
-    return `${e.message} Check the name with: slipway apps`;
-  }
+  // The server names what it could not find; the hint depends on that, not on the wording.
+  const resource = e.status === 404 && e.id === 'not_found' ? (e.body as { resource?: unknown } | undefined)?.resource : undefined;
+  if (resource === 'app') return `${e.message} Check the name with: slipway apps`;
+  if (resource === 'formation') return `${e.message} See the process types with: slipway ps:scale (no arguments), or the dynos with: slipway ps`;
   return e.message;
 }
 

@@ -26,6 +26,7 @@ const projects = async () => (await import('./commands/projects.js')).projectsCo
 const ciControl = async () => (await import('./commands/ci-control.js')).ciControlCommands;
 const ciSettings = async () => (await import('./commands/ci-settings.js')).ciSettingsCommands;
 const ciSchedules = async () => (await import('./commands/ci-schedules.js')).ciScheduleCommands;
+const ciTriggers = async () => (await import('./commands/ci-triggers.js')).ciTriggerCommands;
 const pipelines = async () => (await import('./commands/pipelines.js')).pipelinesCommands;
 const pipelinesPromote = async () => (await import('./commands/pipelines-promote.js')).pipelinesPromoteCommands;
 const mergeRequests = async () => (await import('./commands/merge-requests.js')).mergeRequestCommands;
@@ -37,6 +38,7 @@ export const COMMAND_ENTRIES: CommandEntry[] = [
   { name: 'login', summary: 'log in to a Slipway server with an API key', load: auth },
   { name: 'logout', summary: 'forget the stored API key', load: auth },
   { name: 'auth:whoami', aliases: ['whoami'], summary: 'show the email of the logged-in account', load: auth },
+  { name: 'auth:token', summary: 'print the API key in use (for git pushes, curl or HEROKU_API_KEY)', load: auth },
   { name: 'accounts:create', summary: 'create an account and its API key (admins only)', load: auth },
   { name: 'apps', aliases: ['apps:list'], summary: 'list your apps', load: apps },
   { name: 'apps:create', aliases: ['create'], summary: 'create an app (and a git remote for it when run in a repository)', load: apps },
@@ -45,7 +47,7 @@ export const COMMAND_ENTRIES: CommandEntry[] = [
   { name: 'maintenance', summary: 'show whether maintenance mode is on', load: apps },
   { name: 'maintenance:on', summary: 'turn maintenance mode on', load: apps },
   { name: 'maintenance:off', summary: 'turn maintenance mode off', load: apps },
-  { name: 'git:remote', summary: 'add (or update) a git remote for an app', load: git },
+  { name: 'git:remote', summary: 'add (or update) a git remote for an app or a CI project', load: git },
   { name: 'git:credentials', summary: 'git credential helper (used by git, not by people)', load: git },
   { name: 'config', aliases: ['config:list'], summary: 'show all config vars of an app', load: config },
   { name: 'config:get', summary: 'print the value of one config var', load: config },
@@ -76,7 +78,8 @@ export const COMMAND_ENTRIES: CommandEntry[] = [
   { name: 'pipelines:diff', summary: "list the commits between an app's release and the next stage's apps", load: pipelinesPromote },
   { name: 'ci', summary: 'check and plan the .gitlab-ci.yml pipeline of a working tree', load: ci },
   { name: 'projects', aliases: ['projects:list'], summary: 'list your CI projects', load: projects },
-  { name: 'projects:create', summary: 'create a CI project: pushes to its git URL run .gitlab-ci.yml', load: projects },
+  { name: 'projects:create', summary: 'create a CI project (and a git remote for it when run in a repository)', load: projects },
+  { name: 'projects:remote', summary: 'add (or update) the git remote of a CI project in this repository', load: projects },
   { name: 'ci:pipelines', summary: "list a project's pipelines, newest first", load: projects },
   { name: 'ci:pipelines:create', aliases: ['ci:pipelines:run'], summary: "run a pipeline for a branch or tag's current commit, with variables and inputs", load: projects },
   { name: 'ci:pipeline', summary: "show a pipeline's jobs by stage, with their status", load: projects },
@@ -85,11 +88,6 @@ export const COMMAND_ENTRIES: CommandEntry[] = [
   { name: 'ci:retry', summary: 'retry a finished job (a new job), or the failed and canceled jobs of a pipeline', load: ciControl },
   { name: 'ci:cancel', summary: 'cancel a pipeline (or one job with --job): running jobs are killed', load: ciControl },
   { name: 'ci:artifacts', summary: "download a job's artifacts (a .tar.gz)", load: ciControl },
-  { name: 'ci:schedules', summary: "list a project's pipeline schedules, or show one", load: ciSchedules },
-  { name: 'ci:schedules:create', summary: "run a branch's pipeline on a schedule (cron), with variables and inputs", load: ciSchedules },
-  { name: 'ci:schedules:update', summary: 'change a pipeline schedule (cron, ref, time zone, variables, inputs, active)', load: ciSchedules },
-  { name: 'ci:schedules:delete', summary: 'delete a pipeline schedule (its pipelines stay)', load: ciSchedules },
-  { name: 'ci:schedules:run', aliases: ['ci:schedules:play'], summary: 'run a pipeline schedule now, as you (its timed runs stay as they are)', load: ciSchedules },
   { name: 'ci:vars', summary: "list a project's CI/CD variables (masked values hidden)", load: ciSettings },
   { name: 'ci:vars:set', summary: 'set CI/CD variables of a project (replaces a key with the same environment scope)', load: ciSettings },
   { name: 'ci:vars:unset', summary: 'remove CI/CD variables from a project', load: ciSettings },
@@ -98,6 +96,14 @@ export const COMMAND_ENTRIES: CommandEntry[] = [
   { name: 'ci:unprotect', summary: 'stop protecting a branch or tag (name as it was protected)', load: ciSettings },
   { name: 'ci:environments', summary: "list a project's environments with their last deployment", load: ciSettings },
   { name: 'ci:deployments', summary: "list a project's deployments, newest first", load: ciSettings },
+  { name: 'ci:schedules', summary: "list a project's pipeline schedules, or show one", load: ciSchedules },
+  { name: 'ci:schedules:create', summary: "run a branch's pipeline on a schedule (cron), with variables and inputs", load: ciSchedules },
+  { name: 'ci:schedules:update', summary: 'change a pipeline schedule (cron, ref, time zone, variables, inputs, active)', load: ciSchedules },
+  { name: 'ci:schedules:delete', summary: 'delete a pipeline schedule (its pipelines stay)', load: ciSchedules },
+  { name: 'ci:schedules:run', aliases: ['ci:schedules:play'], summary: 'run a pipeline schedule now, as you (its timed runs stay as they are)', load: ciSchedules },
+  { name: 'ci:triggers', summary: "list a project's pipeline trigger tokens (their values are shown only when made)", load: ciTriggers },
+  { name: 'ci:triggers:create', summary: 'make a pipeline trigger token: POST it with a ref to run a pipeline (CI_PIPELINE_SOURCE=trigger)', load: ciTriggers },
+  { name: 'ci:triggers:delete', summary: 'delete a pipeline trigger token (it stops working at once)', load: ciTriggers },
   { name: 'mr:create', summary: 'open a merge request from a source branch into a target branch', load: mergeRequests },
   { name: 'mr:list', summary: "list a project's merge requests (open ones unless --state says otherwise)", load: mergeRequests },
   { name: 'mr:show', summary: 'show a merge request with its latest pipeline and review app', load: mergeRequests },
@@ -117,7 +123,7 @@ export const COMMAND_ENTRIES: CommandEntry[] = [
 ];
 
 /** The module loaders, one per command module (for checks that load them all). */
-export const COMMAND_MODULES = [auth, apps, git, config, ps, releases, logs, run, deploy, pipelines, pipelinesPromote, ci, projects, ciControl, ciSettings, mergeRequests, flow, reviewApps];
+export const COMMAND_MODULES = [auth, apps, git, config, ps, releases, logs, run, deploy, pipelines, pipelinesPromote, ci, projects, ciControl, ciSettings, ciSchedules, ciTriggers, mergeRequests, flow, reviewApps];
 
 /** Loads the spec of a registered command. */
 export async function loadCommand(entry: CommandEntry): Promise<CommandSpec> {

@@ -38,6 +38,18 @@ export interface BuildOutcome {
 
 export const buildOutputKey = (buildId: string) => `build-${buildId}`;
 
+/** The line that ends a successful deploy's output: the app's URL. */
+export const deployedLine = (urls: PublicUrls, appName: string, slugSize: number | undefined): string =>
+  `${urls.appWebUrl(appName)} deployed to Slipway${slugSize === undefined ? '' : ` (slug ${formatSize(slugSize)})`}`;
+
+export interface BuildOptions {
+  /**
+   * Whether the build output ends with the app's URL. A git push prints it itself, last,
+   * once the release phase has passed and the web dynos are up.
+   */
+  announceUrl?: boolean;
+}
+
 /**
  * Builds: fetch a source archive, run the builder, store the slug, and release it.
  * Builds of one app run one at a time (they share its cache); the output is streamed
@@ -76,9 +88,9 @@ export class BuildService {
   }
 
   /** A git push: the archive of the pushed commit is already on disk. */
-  async createFromArchive(app: AppRow, actor: Account, archivePath: string, version: string): Promise<BuildRow> {
+  async createFromArchive(app: AppRow, actor: Account, archivePath: string, version: string, options: BuildOptions = {}): Promise<BuildRow> {
     const build = await this.insert(app, actor, null, version, JSON.parse(app.buildpacks));
-    this.enqueue(app, build, async () => ({ path: archivePath, temporary: false }));
+    this.enqueue(app, build, async () => ({ path: archivePath, temporary: false }), options);
     return build;
   }
 
@@ -109,19 +121,25 @@ export class BuildService {
     return row;
   }
 
-  private enqueue(app: AppRow, build: BuildRow, source: (writer: (line: string) => void) => Promise<{ path: string; temporary: boolean }>): void {
+  private enqueue(app: AppRow, build: BuildRow, source: (writer: (line: string) => void) => Promise<{ path: string; temporary: boolean }>, options: BuildOptions = {}): void {
     const writer = this.o.outputs.open(buildOutputKey(build.id));
     const previous = this.appQueues.get(app.id) ?? Promise.resolve();
     const outcome = previous
       .catch(() => undefined)
-      .then(() => this.run(app, build, source, (line) => writer.line(line)))
+      .then(() => this.run(app, build, source, (line) => writer.line(line), options.announceUrl ?? true))
       .finally(() => writer.close());
     this.appQueues.set(app.id, outcome);
     this.outcomes.set(build.id, outcome);
     outcome.finally(() => setTimeout(() => this.outcomes.delete(build.id), 60_000).unref());
   }
 
-  private async run(app: AppRow, build: BuildRow, source: (writer: (line: string) => void) => Promise<{ path: string; temporary: boolean }>, say: (line: string) => void): Promise<BuildOutcome> {
+  private async run(
+    app: AppRow,
+    build: BuildRow,
+    source: (writer: (line: string) => void) => Promise<{ path: string; temporary: boolean }>,
+    say: (line: string) => void,
+    announceUrl: boolean,
+  ): Promise<BuildOutcome> {
     const work = await mkdtemp(join(this.o.dataDir, 'tmp', `build-`));
     let archive: { path: string; temporary: boolean } | undefined;
     this.o.logs.append(app.id, 'slipway', 'build', `Build ${build.id} started`);
@@ -168,8 +186,13 @@ export class BuildService {
       const actor = { id: build.user_id, email: await this.emailOf(build.user_id) };
       const description = build.source_version ? `Deploy ${build.source_version.slice(0, 8)}` : 'Deploy';
       const release = await this.o.releases.create({ app: fresh, actor, slugId, config: JSON.parse(fresh.config), description });
-      say(`       Released v${release.version}`);
-      say(`       ${this.o.urls.appWebUrl(app.name)} deployed to Slipway (slug ${formatSize(result.slugSize)})`);
+      if (release.status === 'pending') {
+        // Not live yet: whoever waits for the release phase reports how it ended.
+        say(` !     Release command declared: v${release.version} goes live only if it succeeds.`);
+      } else {
+        say(`       Released v${release.version}`);
+        if (announceUrl) say(`       ${deployedLine(this.o.urls, app.name, result.slugSize)}`);
+      }
       const finished = { ...build, status: 'succeeded', slug_id: slugId, release_id: release.id, buildpacks: JSON.stringify(result.buildpacks), updated_at: now() };
       await this.o.db.updateTable('builds').set({ status: 'succeeded', slug_id: slugId, release_id: release.id, buildpacks: finished.buildpacks, updated_at: finished.updated_at }).where('id', '=', build.id).execute();
       this.o.events.emit('build.finished', { appId: app.id, buildId: build.id, status: 'succeeded' });
@@ -178,7 +201,8 @@ export class BuildService {
       const known = err instanceof BuildError || err instanceof SourceError;
       const message = known ? (err as Error).message : `Slipway could not build this app: ${(err as Error).message}`;
       for (const line of message.split('\n')) say(` !     ${line}`);
-      say(' !     Build failed: the app keeps running its current release.');
+      const running = (await this.o.releases.current(app.id).catch(() => undefined))?.slug_id;
+      say(running ? ' !     Build failed: the app keeps running its current release.' : ` !     Build failed: nothing was deployed (${app.name} has no deployed code yet). Fix the error above and deploy again.`);
       const stamp = now();
       await this.o.db.updateTable('builds').set({ status: 'failed', failure_message: message, updated_at: stamp }).where('id', '=', build.id).execute();
       this.o.logs.append(app.id, 'slipway', 'build', `Build ${build.id} failed`);

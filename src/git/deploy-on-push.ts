@@ -7,7 +7,7 @@ import { releaseOutputKey } from '../release/releases.js';
 import type { OutputStore } from '../logs/output-store.js';
 import type { DynoManager } from '../runtime/dyno-manager.js';
 import type { PublicUrls } from '../core/urls.js';
-import { buildOutputKey, type BuildService } from '../deploy/builds.js';
+import { buildOutputKey, deployedLine, type BuildService } from '../deploy/builds.js';
 
 export interface GitDeployDeps {
   apps: AppService;
@@ -27,15 +27,16 @@ async function relay(outputs: OutputStore, key: string, out: (line: string) => v
 
 /**
  * A push to main/master: build the pushed commit, release it, and report back as
- * `remote:` lines. The push is rejected (and the ref left alone) when the build or the
- * release phase fails, so the app keeps serving its current release.
+ * `remote:` lines, ending with the app's URL once the release is live. The push is rejected
+ * (and the ref left alone) when the build or the release phase fails, so the app keeps
+ * serving its current release.
  */
 export function gitPushHandler(deps: GitDeployDeps) {
   return async function onPush(push: GitPush): Promise<PushResult> {
     const account = await deps.accounts.getById(push.account.id);
     if (!account) return { ok: false, message: 'Your account no longer exists.' };
     const app = await deps.apps.resolve(account, push.appName);
-    const build = await deps.builds.createFromArchive(app, account, push.archivePath, push.newSha);
+    const build = await deps.builds.createFromArchive(app, account, push.archivePath, push.newSha, { announceUrl: false });
     const streaming = relay(deps.outputs, buildOutputKey(build.id), push.out);
     const outcome = await deps.builds.outcome(build.id);
     await streaming;
@@ -43,15 +44,21 @@ export function gitPushHandler(deps: GitDeployDeps) {
       return { ok: false, message: `Push rejected: the build failed (build ${build.id}).` };
     }
     let release = outcome.release;
-    if (release.status === 'pending') {
+    const phase = release.status === 'pending';
+    if (phase) {
       push.out('-----> Running release command...');
       await relay(deps.outputs, releaseOutputKey(release.id), (line) => push.out(`       ${line}`));
       release = await deps.releases.settle(release);
     }
     if (release.status !== 'succeeded') {
-      return { ok: false, message: `Push rejected: the release phase of v${release.version} failed; the app keeps running its current release.` };
+      const running = (await deps.releases.current(app.id))?.slug_id
+        ? 'the app keeps running its current release'
+        : `nothing was deployed (${app.name} has no deployed code yet)`;
+      return { ok: false, message: `Push rejected: the release phase of v${release.version} failed; ${running}.` };
     }
+    if (phase) push.out(`       Released v${release.version}`);
     await waitForWebDynos(deps, app.id, release.version, push.out);
+    push.out(`       ${deployedLine(deps.urls, app.name, (await deps.releases.slug(release.slug_id))?.size)}`);
     return { ok: true };
   };
 }

@@ -71,8 +71,8 @@ async function checkAccess(
       reply,
       401,
       key
-        ? 'Invalid credentials: use any username and a valid Slipway API key as the password (see `slipway auth:token`).'
-        : 'Authentication required: use any username and your Slipway API key as the password (see `slipway auth:token`).',
+        ? 'Invalid credentials: use any username and a valid Slipway API key as the password (`slipway auth:token` prints yours).'
+        : 'Authentication required: use any username and your Slipway API key as the password (`slipway auth:token` prints yours).',
     );
     return undefined;
   }

@@ -23,10 +23,11 @@ export interface PipelineRunRequest {
 
 const SOURCES: PipelineSource[] = ['api', 'web'];
 
-export async function runPipeline(ci: CiService, project: ProjectRow, actor: Account, request: PipelineRunRequest): Promise<{ pipeline: CiPipelineRow; messages: string[] }> {
+/** `trigger` is set by the trigger-token endpoint, never taken from a request. */
+export async function runPipeline(ci: CiService, project: ProjectRow, actor: Account, request: PipelineRunRequest, trigger = false): Promise<{ pipeline: CiPipelineRow; messages: string[] }> {
   const repoDir = ci.repoDirOf(project);
-  const source = request.source ?? 'api';
-  if (!SOURCES.includes(source as PipelineSource)) throw invalidParams(`source must be api or web, not ${JSON.stringify(source)}.`);
+  const source = trigger ? 'trigger' : (request.source ?? 'api');
+  if (!trigger && !SOURCES.includes(source as PipelineSource)) throw invalidParams(`source must be api or web, not ${JSON.stringify(source)}.`);
   const variables = readVariables(request.variables);
   const inputs = readInputs(request.inputs);
   const ref = await refName(repoDir, request.ref);

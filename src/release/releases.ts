@@ -191,6 +191,13 @@ export class ReleaseService {
     if (release.status !== 'succeeded') {
       throw invalidParams(`v${release.version} ${release.status === 'failed' ? 'failed' : 'is not finished'}; only a succeeded release can be rolled back to.`);
     }
+    // A release made before the first build has no code: rolling back to it would stop every dyno.
+    if (!release.slug_id) {
+      throw invalidParams(
+        `v${release.version} (${release.description}) has no build: it was made before ${app.name}'s first deploy, so rolling back to it would stop every dyno. ` +
+          'Pick a release that has a build (made after the first deploy); `slipway releases` lists them.',
+      );
+    }
     const config = parseConfig(release.config);
     await this.db.updateTable('apps').set({ config: release.config, updated_at: now() }).where('id', '=', app.id).execute();
     return this.create({ app, actor, slugId: release.slug_id, config, description: `Rollback to v${release.version}` });

@@ -1,4 +1,4 @@
-/** Rows of CI pipeline schedules (GitLab's "Pipeline schedules"). */
+/** Rows of CI pipeline schedules and trigger tokens: the ways a pipeline runs without a push. */
 
 export interface CiScheduleRow {
   id: string;
@@ -26,4 +26,21 @@ export interface CiScheduleRow {
   last_error: string | null;
   created_at: string;
   updated_at: string;
+}
+
+/** A pipeline trigger token: lets outside systems run a project's pipelines (source `trigger`). */
+export interface CiTriggerTokenRow {
+  id: string;
+  project_id: string;
+  /** Per-project number. */
+  number: number;
+  description: string;
+  /** SHA-256 of the token; the token itself is shown once, when made. */
+  token_hash: string;
+  /** The token's last 4 characters, to tell tokens apart. */
+  token_hint: string;
+  /** The account pipelines run as. */
+  owner_id: string;
+  last_used_at: string | null;
+  created_at: string;
 }

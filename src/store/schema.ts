@@ -9,10 +9,10 @@ import type { CiVariableRow, CiProtectedRefRow, CiSettingsRow, CiJobTokenRow, Ci
 export type { CiVariableRow, CiProtectedRefRow, CiSettingsRow, CiJobTokenRow, CiEnvironmentRow, CiDeploymentRow };
 
 import type { MergeRequestRow } from './merge-request-rows.js';
-import type { CiScheduleRow } from './schedule-rows.js';
+import type { CiScheduleRow, CiTriggerTokenRow } from './schedule-rows.js';
 
-/** CI pipeline schedules. */
-export type { CiScheduleRow };
+/** CI pipeline schedules and trigger tokens. */
+export type { CiScheduleRow, CiTriggerTokenRow };
 
 export type { MergeRequestRow };
 import type { PipelineAutoDeployRuleRow, PipelineAutoDeployRow, FlowTestRunRow, ReviewAppConfigRow, ReviewAppRow } from './flow-automation-rows.js';
@@ -411,6 +411,7 @@ export interface Database {
   ci_environments: CiEnvironmentRow;
   ci_deployments: CiDeploymentRow;
   ci_schedules: CiScheduleRow;
+  ci_trigger_tokens: CiTriggerTokenRow;
   merge_requests: MergeRequestRow;
   pipeline_auto_deploy_rules: PipelineAutoDeployRuleRow;
   pipeline_auto_deploys: PipelineAutoDeployRow;

@@ -188,6 +188,13 @@ test('releases: list, info, rollback, release a slug', async () => {
 
   const rollback = (await call('POST', `/apps/${APP}/releases`, { body: { release: String(deploy.version) }, status: 201 })).body;
   assert.match(rollback.description, /Rollback/i);
+  // v1 was made before the first build: no slug, so no rollback target (it would stop every dyno).
+  const initial = releases.find((r: any) => r.version === 1);
+  assert.equal(initial.slug, null);
+  assert.equal(initial.eligible_for_rollback, false);
+  assert.equal(deploy.eligible_for_rollback, true);
+  const refused = await callError('POST', `/apps/${APP}/releases`, 422, 'invalid_params', { body: { release: initial.id } });
+  assert.match(refused.body.message, /v1 \(Initial release\) has no build.*slipway releases/);
   const bySlug = (await call('POST', `/apps/${APP}/releases`, { body: { slug: deploy.slug.id, description: 'schema check' }, status: 201 })).body;
   assert.equal(bySlug.slug.id, deploy.slug.id);
   await callError('POST', `/apps/${APP}/releases`, 422, 'invalid_params', { body: {} });
@@ -682,6 +689,30 @@ test('CI projects, pipelines, jobs and job logs (Slipway extension)', async () =
   const removed = await s.api('DELETE', '/projects/schema-ci/pipeline_schedules/1');
   record('DELETE', '/projects/schema-ci/pipeline_schedules/1');
   assert.equal(removed.status, 200, removed.text);
+
+  // Trigger tokens (GitLab's names); the trigger itself takes the token, not an API key.
+  const trigger = await s.api('POST', '/projects/schema-ci/triggers', { description: 'schema' });
+  record('POST', '/projects/schema-ci/triggers');
+  assert.equal(trigger.status, 201, trigger.text);
+  assert.match(trigger.body.token, /^glptt-/);
+  const triggers = await s.api('GET', '/projects/schema-ci/triggers');
+  record('GET', '/projects/schema-ci/triggers');
+  assert.equal(triggers.body[0].token, null);
+  const fired = await raw('POST', '/projects/schema-ci/trigger/pipeline', { body: new URLSearchParams({ token: trigger.body.token, ref: 'main' }) });
+  assert.equal(fired.status, 201);
+  const firedBody = (await fired.json()) as { id: number; source: string };
+  assert.equal(firedBody.source, 'trigger');
+  const firedV4 = await raw('POST', `/api/v4/projects/schema-ci/trigger/pipeline?token=${trigger.body.token}&ref=main`);
+  assert.equal(firedV4.status, 201);
+  const refused = await raw('POST', '/projects/schema-ci/trigger/pipeline', { body: new URLSearchParams({ token: 'glptt-nope', ref: 'main' }) });
+  assert.equal(refused.status, 401);
+  assert.equal(((await refused.json()) as { id: string }).id, 'unauthorized');
+  for (const n of [firedBody.id, firedBody.id + 1]) {
+    await waitFor(`triggered pipeline #${n}`, async () => (await s.api('GET', `/projects/schema-ci/pipelines/${n}`)).body?.status === 'success', 60_000, 200);
+  }
+  const dropped = await s.api('DELETE', `/projects/schema-ci/triggers/${trigger.body.id}`);
+  record('DELETE', `/projects/schema-ci/triggers/${trigger.body.id}`);
+  assert.equal(dropped.status, 200, dropped.text);
 });
 
 test('merge requests on CI projects (Slipway extension, GitLab names)', async () => {

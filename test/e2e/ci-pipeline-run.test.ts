@@ -4,11 +4,9 @@
 // real shell jobs, the real CLI.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CLI, startSlipway, type Slipway } from '../helpers/slipway.js';
-import { exec } from '../helpers/exec.js';
+import { startSlipway, type Slipway } from '../helpers/slipway.js';
+import { adminCli } from '../helpers/flow.js';
 import { ProjectRepo } from '../helpers/project-repo.js';
 
 let s: Slipway;
@@ -50,11 +48,7 @@ after(async () => {
   await s?.destroy();
 });
 
-function cli(...args: string[]) {
-  const home = mkdtempSync(join(tmpdir(), 'slipway-run-cli-'));
-  const env = { HOME: home, SLIPWAY_CONFIG_DIR: join(home, 'config'), SLIPWAY_URL: s.url, SLIPWAY_API_KEY: s.apiKey, NO_COLOR: '1' };
-  return exec(process.execPath, [CLI, ...args], { cwd: home, env });
-}
+const cli = (...args: string[]) => adminCli(s, ...args);
 
 test('ci:pipelines:create runs the default branch as a web pipeline, with variables and typed inputs', async () => {
   const run = await cli('ci:pipelines:create', '-p', p.name, '--variable', 'GREETING=from-the-run', '--input', 'environment=production', '--input', 'replicas=3');

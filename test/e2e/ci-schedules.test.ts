@@ -4,12 +4,10 @@
 // run into the past in the store, while the server runs and while it is stopped.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openStore } from '../../src/store/db.js';
-import { CLI, startSlipway, waitFor, type Slipway } from '../helpers/slipway.js';
-import { exec } from '../helpers/exec.js';
+import { startSlipway, waitFor, type Slipway } from '../helpers/slipway.js';
+import { adminCli } from '../helpers/flow.js';
 import { ProjectRepo } from '../helpers/project-repo.js';
 
 let s: Slipway;
@@ -42,11 +40,7 @@ after(async () => {
   await s?.destroy();
 });
 
-function cli(...args: string[]) {
-  const home = mkdtempSync(join(tmpdir(), 'slipway-schedules-cli-'));
-  const env = { HOME: home, SLIPWAY_CONFIG_DIR: join(home, 'config'), SLIPWAY_URL: s.url, SLIPWAY_API_KEY: s.apiKey, NO_COLOR: '1' };
-  return exec(process.execPath, [CLI, ...args], { cwd: home, env });
-}
+const cli = (...args: string[]) => adminCli(s, ...args);
 
 /** Moves a schedule's next run into the past, as if its time had come. */
 async function makeDue(number: number): Promise<void> {

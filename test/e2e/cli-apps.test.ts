@@ -65,6 +65,9 @@ describe('slipway CLI: apps, config, releases', () => {
     assert.match(info.stdout, /^=== cli-one$/m);
     assert.match(info.stdout, /^Web URL: +\S+/m);
     assert.match(info.stdout, new RegExp(`^Git URL: +${s.url}/cli-one\\.git$`, 'm'));
+    // Nothing deployed, nothing measured: those lines are left out rather than shown blank.
+    assert.doesNotMatch(info.stdout, /Repo Size|Slug Size/);
+    for (const line of info.stdout.split('\n').filter((l) => l.includes(':'))) assert.match(line, /: +\S/);
     const infoJson = JSON.parse((await cli.run(['apps:info', '-a', 'cli-one', '--json'])).stdout);
     assert.equal(infoJson.name, 'cli-one');
 

@@ -6,7 +6,7 @@ import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CLI, startSlipway, type Slipway } from '../helpers/slipway.js';
-import { exec } from '../helpers/exec.js';
+import { exec, git } from '../helpers/exec.js';
 
 function makeCli(s: Slipway) {
   const home = mkdtempSync(join(tmpdir(), 'slipway-cli-home-'));
@@ -113,6 +113,32 @@ describe('slipway CLI: auth', () => {
     const denied = await dev.run(['accounts:create', 'other@example.com']);
     assert.equal(denied.code, 1);
     assert.match(denied.stderr, /^Error: /m);
+  });
+
+  test('auth:token prints the key in use, the one a refused git push asks for', async () => {
+    const cli = makeCli(s);
+    const out = await cli.run(['auth:token']);
+    assert.equal(out.code, 1);
+    assert.match(out.stderr, /Not logged in/);
+    assert.equal((await cli.login()).code, 0);
+    const token = await cli.run(['auth:token']);
+    assert.equal(token.code, 0, token.stderr);
+    assert.equal(token.stdout, `${s.apiKey}\n`);
+    const fromEnv = await cli.run(['auth:token'], { env: { SLIPWAY_API_KEY: 'key-from-env' } });
+    assert.equal(fromEnv.stdout, 'key-from-env\n');
+
+    // A push with a wrong key names the command; the key it prints gets past authentication.
+    const repo = mkdtempSync(join(tmpdir(), 'slipway-token-repo-'));
+    await git(repo, 'init', '-q', '-b', 'main');
+    await git(repo, 'commit', '-q', '--allow-empty', '-m', 'empty');
+    const target = (key: string) => `http://anyone:${key}@127.0.0.1:${s.port}/token-app.git`;
+    const refused = await git(repo, 'push', target('not-a-key'), 'main');
+    assert.notEqual(refused.code, 0);
+    assert.match(refused.stderr, /Invalid credentials: .*`slipway auth:token` prints yours/);
+    const authenticated = await git(repo, 'push', target(token.stdout.trim()), 'main');
+    assert.notEqual(authenticated.code, 0);
+    assert.match(authenticated.stderr, /Couldn't find that app/);
+    assert.doesNotMatch(authenticated.stderr, /Invalid credentials/);
   });
 
   test('git:credentials answers only for the logged-in server', async () => {

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CLI, EXAMPLES, startSlipway, waitFor, type Slipway } from '../helpers/slipway.js';
 import { exec, exampleRepo } from '../helpers/exec.js';
+import { viaRouter } from '../helpers/flow.js';
 
 function makeCli(s: Slipway) {
   const home = mkdtempSync(join(tmpdir(), 'slipway-cli-home-'));
@@ -98,6 +99,12 @@ describe('slipway CLI: deploy and run', () => {
     const bad = await cli.run(['ps:scale', 'web=lots', '-a', app]);
     assert.equal(bad.code, 1);
     assert.match(bad.stderr, /TYPE=N/);
+    // An unknown process type points at the process types, not at the app list.
+    const unknown = await cli.run(['ps:scale', 'nosuch=1', '-a', app]);
+    assert.equal(unknown.code, 1);
+    assert.match(unknown.stderr, /Couldn't find that process type \(nosuch\)\. This app has: web, worker\./);
+    assert.match(unknown.stderr, /slipway ps:scale \(no arguments\).*slipway ps$/m);
+    assert.doesNotMatch(unknown.stderr, /slipway apps/);
     await cli.run(['ps:scale', 'web=1:Basic', '-a', app]);
   });
 
@@ -124,6 +131,16 @@ describe('slipway CLI: deploy and run', () => {
     assert.match(detached.stdout, /^run\.\d+$/m);
   });
 
+  test('apps:info shows what it knows and leaves out what it does not', async () => {
+    const info = await cli.run(['apps:info', '-a', app]);
+    assert.equal(info.code, 0, info.stderr);
+    assert.match(info.stdout, /^Slug Size: +\d/m);
+    assert.match(info.stdout, /^Dynos: +web: 1$/m);
+    // Slipway does not measure repositories (repo_size is null): no blank line for it.
+    assert.doesNotMatch(info.stdout, /Repo Size/);
+    for (const line of info.stdout.split('\n').filter((l) => l.includes(':'))) assert.match(line, /: +\S/);
+  });
+
   test('logs show app lines; filters by process type', async () => {
     const found = await waitFor(
       'web log lines',
@@ -140,6 +157,33 @@ describe('slipway CLI: deploy and run', () => {
     for (const line of web.stdout.split('\n').filter(Boolean)) assert.match(line, /\[web(\.\d+)?\]:/);
     const both = await cli.run(['logs', '-p', 'web', '-d', 'web.1', '-a', app]);
     assert.equal(both.code, 1);
+  });
+
+  test('router lines are slipway[router]: -d router or -s slipway finds them, -p web and -s router do not', async () => {
+    const path = `/router-line-${Date.now()}`;
+    assert.equal((await viaRouter(s, app, path)).status, 404);
+    const router = await waitFor(
+      'the router line',
+      async () => {
+        const r = await cli.run(['logs', '-d', 'router', '-n', '5', '-a', app]);
+        return r.code === 0 && r.stdout.includes(path) ? r : undefined;
+      },
+      30_000,
+      250,
+    );
+    const lines = router.stdout.split('\n').filter(Boolean);
+    for (const line of lines) assert.match(line, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}\+00:00 slipway\[router\]: at=/);
+    assert.match(router.stdout, new RegExp(`slipway\\[router\\]: at=info method=GET path="${path}" host=cli-node\\.localhost\\S* .*dyno=web\\.1 .*status=404 `));
+    for (const source of ['slipway', 'heroku']) {
+      const bySource = await cli.run(['logs', '-s', source, '-d', 'router', '-n', '5', '-a', app]);
+      assert.equal(bySource.code, 0, bySource.stderr);
+      assert.ok(bySource.stdout.includes(path), `-s ${source}: ${bySource.stdout}`);
+    }
+    const web = await cli.run(['logs', '-p', 'web', '-n', '200', '-a', app]);
+    assert.doesNotMatch(web.stdout, /\[router\]/);
+    const wrong = await cli.run(['logs', '-s', 'router', '-a', app]);
+    assert.equal(wrong.code, 1);
+    assert.match(wrong.stderr, /"router" is not a log source.*-d router/);
   });
 
   test('releases, rollback to the previous release, releases:output', async () => {
@@ -165,6 +209,53 @@ describe('slipway CLI: deploy and run', () => {
     assert.equal(output.code, 0, output.stderr);
     const bad = await cli.run(['rollback', 'vX', '-a', app]);
     assert.equal(bad.code, 1);
+  });
+
+  test('rollback to a release without a build is refused and changes nothing', async () => {
+    const before = (await s.api('GET', `/apps/${app}/releases`)).body;
+    const refused = await cli.run(['rollback', 'v1', '-a', app]);
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /Rolling back cli-node to v1\.\.\. !/);
+    assert.match(refused.stderr, /Error: v1 \(Initial release\) has no build: .*would stop every dyno.*`slipway releases`/);
+    const after = (await s.api('GET', `/apps/${app}/releases`)).body;
+    assert.equal(after.length, before.length, 'no release was made');
+    assert.equal(after.find((r: { current: boolean }) => r.current).id, before.find((r: { current: boolean }) => r.current).id);
+    assert.equal((await viaRouter(s, app)).status, 200);
+
+    const v1 = await cli.run(['releases:info', 'v1', '-a', app]);
+    assert.equal(v1.code, 0, v1.stderr);
+    assert.match(v1.stdout, /^Eligible for Rollback\?: +No$/m);
+    assert.doesNotMatch(v1.stdout, /Add-ons/, 'no blank Add-ons line');
+    assert.match((await cli.run(['releases:info', 'v2', '-a', app])).stdout, /^Eligible for Rollback\?: +Yes$/m);
+  });
+
+  test('config:set whose release phase fails exits non-zero and says what still runs', async () => {
+    const current = (await s.api('GET', `/apps/${app}/releases`)).body.find((r: { current: boolean }) => r.current).version;
+    const set = await cli.run(['config:set', 'RELEASE_EXIT_CODE=1', '-a', app]);
+    assert.equal(set.code, 1, `${set.stdout}\n${set.stderr}`);
+    const failed = Number(/Setting RELEASE_EXIT_CODE and restarting cli-node\.\.\. done, v(\d+)/.exec(set.stderr)?.[1]);
+    assert.ok(failed > current, set.stderr);
+    // The release command's output, then the verdict and what to do.
+    assert.match(set.stdout, new RegExp(`release phase ran for v${failed}`));
+    assert.match(set.stderr, new RegExp(`^Error: Release v${failed} failed: its release command did not succeed`, 'm'));
+    assert.match(set.stderr, new RegExp(`^v${current} is still the current release; the dynos keep running it\\.$`, 'm'));
+    assert.match(set.stderr, new RegExp(`slipway rollback v${current} -a cli-node`));
+    assert.match(set.stderr, new RegExp(`^See the release command's output with: slipway releases:output v${failed} -a cli-node$`, 'm'));
+
+    const list = await cli.run(['releases', '-a', app]);
+    assert.match(list.stdout, new RegExp(`Current: v${current}$`, 'm'));
+    assert.match(list.stdout, new RegExp(`^v${failed} +Set RELEASE_EXIT_CODE config vars release command failed`, 'm'));
+    // As on Heroku the var stays in the app's config; the running dynos never got it.
+    assert.equal((await cli.run(['config:get', 'RELEASE_EXIT_CODE', '-a', app])).stdout, '1\n');
+    const config = await cli.run(['config', '-a', app]);
+    assert.match(config.stdout, /^RELEASE_EXIT_CODE: +1$/m);
+    assert.match(config.stderr, new RegExp(`^Warning: The newest release, v${failed}, failed: .* the dynos run v${current} `, 'm'));
+    assert.equal((await viaRouter(s, app, '/config/HEROKU_RELEASE_VERSION')).body, `v${current}`);
+    assert.equal((await viaRouter(s, app, '/config/RELEASE_EXIT_CODE')).status, 404);
+
+    const unset = await cli.run(['config:unset', 'RELEASE_EXIT_CODE', '-a', app]);
+    assert.equal(unset.code, 0, unset.stderr);
+    assert.match(unset.stderr, new RegExp(`done, v${failed + 1}\n[^]*Release v${failed + 1} is now current\\.`));
   });
 
   test('ps:restart (dyno, type, all) and ps:stop', async () => {

@@ -21,6 +21,12 @@ test('git push builds, runs the release phase, releases and serves through the r
   assert.match(out, /release phase ran for v2/);
   assert.match(out, /Released v2/);
   assert.match(out, new RegExp(`http://shop\\.localhost:${s.port}/ deployed to Slipway`));
+  // v2 is released once its release phase passed; the push ends with the app's URL.
+  const remote = out.split('\n').filter((l) => /^remote: +\S/.test(l)).map((l) => l.replace(/^remote: +/, '').trimEnd());
+  const at = (text: string) => remote.findIndex((l) => l.includes(text));
+  const order = ['Release command declared: v2', 'Running release command', 'release phase ran for v2', 'Released v2', 'Web dynos are up', 'deployed to Slipway'].map(at);
+  assert.ok(order.every((i, n) => i >= 0 && (n === 0 || i > order[n - 1]!)), `out of order (${order}):\n${remote.join('\n')}`);
+  assert.equal(order.at(-1), remote.length - 1, 'the URL is the last line');
   // The push only returns once the web dyno answers.
   const res = await viaRouter(s, 'shop');
   assert.equal(res.status, 200);
@@ -97,6 +103,7 @@ test('a failed build rejects the push and the app keeps serving its current rele
   const push = await git(dir, 'push', '--force', gitUrl(s, 'shop'), 'main');
   assert.notEqual(push.code, 0, 'the push is rejected');
   assert.match(push.stderr, /Build step failed: missing API_BASE setting/);
+  assert.match(push.stderr, /Build failed: the app keeps running its current release/);
   assert.match(push.stderr, /Push rejected/);
   const after = await s.api('GET', '/apps/shop/releases');
   assert.equal(after.body.length, before.body.length, 'no release was made');
@@ -157,6 +164,9 @@ test('a broken Procfile fails the build with the line to fix', async () => {
   const { push } = await deployExample(s, 'procfile-typo', 'broken-procfile');
   assert.notEqual(push.code, 0);
   assert.match(push.stderr, /Procfile line 2/);
+  // A first push has no release to keep running.
+  assert.match(push.stderr, /Build failed: nothing was deployed \(procfile-typo has no deployed code yet\)/);
+  assert.doesNotMatch(push.stderr, /keeps running/);
   const releases = await s.api('GET', '/apps/procfile-typo/releases');
   assert.equal(releases.body.length, 1, 'only the initial release exists');
 });

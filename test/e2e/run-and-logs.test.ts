@@ -1,13 +1,17 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import tls from 'node:tls';
+import { readdirSync, readFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { startSlipway, waitFor, type Slipway } from '../helpers/slipway.js';
-import { deployExample, viaRouter } from '../helpers/flow.js';
+import { deployExample, recentLogs, viaRouter } from '../helpers/flow.js';
 
 let s: Slipway;
 let ca: string;
+/** Set in Slipway's own environment only: no dyno may see it. */
+const SERVER_SECRET = `server-secret-${randomBytes(8).toString('hex')}`;
 before(async () => {
-  s = await startSlipway();
+  s = await startSlipway({ SLIPWAY_TEST_SERVER_SECRET: SERVER_SECRET });
   const { push } = await deployExample(s, 'runner', 'node-app');
   assert.equal(push.code, 0, push.stderr);
   ca = await fetch(`${s.url}/ca.pem`).then((r) => r.text());
@@ -122,4 +126,42 @@ test('maintenance mode answers 503 from the router without reaching the dynos', 
   assert.match(page.body, /maintenance/i);
   await s.api('PATCH', '/apps/runner', { maintenance: false });
   await waitFor('app back', async () => (await viaRouter(s, 'runner')).status === 200);
+});
+
+/** Every process on this host whose command line contains `text`, as a local user could list them. */
+function commandLinesWith(text: string): string[] {
+  const found: string[] = [];
+  for (const pid of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
+    try {
+      const args = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      if (args.includes(text)) found.push(`${pid}: ${args.replaceAll('\0', ' ')}`);
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return found;
+}
+
+test("config vars reach dynos and one-off dynos through their environment, never a command line; Slipway's own environment stays out", async () => {
+  const secret = `dyno-secret-${randomBytes(8).toString('hex')}`;
+  const set = await s.api('PATCH', '/apps/runner/config-vars', { API_SECRET: secret });
+  assert.equal(set.status, 200, set.text);
+  await waitFor('the web dyno to see the secret', async () => (await viaRouter(s, 'runner', '/config/API_SECRET')).body === secret, 60_000, 200);
+  assert.deepEqual(commandLinesWith(secret), []);
+  // Slipway's own variables (its bootstrap key, a database URL, anything else) are not the dyno's.
+  for (const name of ['SLIPWAY_TEST_SERVER_SECRET', 'SLIPWAY_BOOTSTRAP_API_KEY', 'SLIPWAY_DATA', 'DATABASE_URL']) {
+    assert.equal((await viaRouter(s, 'runner', `/config/${name}`)).status, 404, `${name} leaked into the dyno`);
+  }
+
+  // A one-off dyno: the release's config plus `run -e` variables, again only in its environment.
+  const extra = `one-off-secret-${randomBytes(8).toString('hex')}`;
+  const command = 'echo "one-off sees ${#API_SECRET} ${#RUN_SECRET} ${#SLIPWAY_TEST_SERVER_SECRET}"; sleep 60';
+  const run = await s.api('POST', '/apps/runner/dynos', { command, attach: false, env: { RUN_SECRET: extra } });
+  assert.equal(run.status, 201, run.text);
+  await waitFor('the one-off output', async () => (await recentLogs(s, 'runner', 200, { dyno: run.body.name })).includes('one-off sees'), 30_000, 200);
+  const logs = await recentLogs(s, 'runner', 200, { dyno: run.body.name });
+  assert.match(logs, new RegExp(`one-off sees ${secret.length} ${extra.length} 0`));
+  assert.deepEqual(commandLinesWith(secret), []);
+  assert.deepEqual(commandLinesWith(extra), []);
+  assert.equal((await s.api('POST', `/apps/runner/dynos/${run.body.name}/actions/stop`)).status, 202);
 });

@@ -1,7 +1,10 @@
 /** Steps shared by end-to-end tests: deploy an example with a real git push, query the router. */
+import { mkdtempSync } from 'node:fs';
 import { request } from 'node:http';
-import { waitFor, type Slipway } from './slipway.js';
-import { exampleRepo, git, type ExecResult } from './exec.js';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CLI, waitFor, type Slipway } from './slipway.js';
+import { exampleRepo, exec, git, type ExecResult } from './exec.js';
 
 export interface Deployed {
   repo: string;
@@ -70,3 +73,10 @@ export const servesText = (s: Slipway, app: string, text: string): Promise<Route
     const res = await viaRouter(s, app);
     return res.status === 200 && res.body.includes(text) ? res : undefined;
   }, 60_000, 200);
+
+/** Runs the real CLI as the admin, with a HOME and config directory of its own (logged in through the environment). */
+export function adminCli(s: Slipway, ...args: string[]): Promise<ExecResult> {
+  const home = mkdtempSync(join(tmpdir(), 'slipway-cli-'));
+  const env = { HOME: home, SLIPWAY_CONFIG_DIR: join(home, 'config'), SLIPWAY_URL: s.url, SLIPWAY_API_KEY: s.apiKey, NO_COLOR: '1' };
+  return exec(process.execPath, [CLI, ...args], { cwd: home, env });
+}

@@ -2,7 +2,8 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { collect, makeSlug, MODES, run, runtime, spec, tempDir, waitFor } from './runtime-fixtures.test.js';
+import { randomBytes } from 'node:crypto';
+import { collect, makeSlug, MODES, pidsWithMarker, run, runtime, spec, tempDir, waitFor } from './runtime-fixtures.test.js';
 
 /** What a dyno can and cannot see. The sandbox guarantees hold in bwrap mode only; plain mode says so. */
 
@@ -26,6 +27,19 @@ for (const mode of MODES) {
       else assert.equal(two.stdout, 'sees-dyno\nsees-data\napp one secret\n'); // why plain mode warns
       await one.stop(5000);
       await oneDone;
+    });
+
+    test('config values reach the dyno but no command line', async () => {
+      const rt = await runtime(mode);
+      const slug = await makeSlug({ 'x.txt': '' });
+      const secret = `cmdline-secret-${randomBytes(8).toString('hex')}`;
+      const proc = await rt.start(spec(slug, 'echo "length=${#API_TOKEN}"; echo ready; sleep 600', { env: { PORT: '5000', API_TOKEN: secret } }));
+      const done = collect(proc);
+      await waitFor(proc, 'ready');
+      // Every process on the host, the launcher (bwrap) and the app included.
+      assert.deepEqual(pidsWithMarker(secret), []);
+      await proc.stop(5000);
+      assert.match((await done).stdout, new RegExp(`^length=${secret.length}$`, 'm'));
     });
 
     test('/tmp is private to each dyno', async () => {

@@ -1,8 +1,8 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { CiJobRow, CiPipelineRow, ProjectRow } from '../../store/schema.js';
 import type { ApiDeps } from '../context.js';
-import { actorOf, userRef } from '../context.js';
-import { notFound } from '../../core/errors.js';
+import { actorOf, apiKeyOf, userRef } from '../context.js';
+import { notFound, unauthorized } from '../../core/errors.js';
 import { readArtifacts } from '../../projects/ci-plan-store.js';
 import { runPipeline, type PipelineRunRequest } from '../../projects/pipeline-runs.js';
 
@@ -32,6 +32,20 @@ export function projectRoutes(app: FastifyInstance, deps: ApiDeps): void {
     const pipeline = await deps.ci.pipeline(project.id, numberOf(request, 'pipeline'));
     if (!pipeline) throw notFound('pipeline', "Couldn't find that pipeline.");
     return { project, pipeline };
+  };
+  // A pipeline's or job's web_url is this API resource (Slipway has no web pages). Opened in a
+  // browser without a key, the answer asks for one (HTTP Basic: the API key as the password,
+  // as for git) and names the CLI command that shows the same.
+  const askForKey = (request: FastifyRequest, reply: FastifyReply, what: 'pipeline' | 'job' | 'the log of job') => {
+    if (apiKeyOf(request)) return;
+    const { project, id } = request.params as { project: string; id: string };
+    const number = /^\d+$/.test(id) ? id : 'N';
+    const command = what === 'pipeline' ? `slipway ci:pipeline ${number} -p ${project}` : `slipway ci:job:log ${number} -p ${project} --follow`;
+    reply.header('WWW-Authenticate', 'Basic realm="Slipway"');
+    throw unauthorized(
+      `This URL is the API resource of ${what} #${number} of ${project} (Slipway has no web pages) and needs your API key: ` +
+        `send "Authorization: Bearer <key>", or give the key as the password (any user name) when your browser asks. In a terminal: ${command}`,
+    );
   };
   const jobReply = async (project: ProjectRow, job: CiJobRow) => jobJson(deps, project, (await deps.ci.pipelineById(job.pipeline_id))!, job);
   const pipelineReply = async (project: ProjectRow, pipeline: CiPipelineRow, includeRetried = false) => {
@@ -69,7 +83,8 @@ export function projectRoutes(app: FastifyInstance, deps: ApiDeps): void {
     return { ...(await pipelineReply(project, pipeline)), messages };
   });
 
-  app.get('/projects/:project/pipelines/:id', async (request) => {
+  app.get('/projects/:project/pipelines/:id', async (request, reply) => {
+    askForKey(request, reply, 'pipeline');
     const { project, pipeline } = await pipelineOf(request);
     return pipelineReply(project, pipeline, (request.query as { include_retried?: string }).include_retried === 'true');
   });
@@ -87,7 +102,8 @@ export function projectRoutes(app: FastifyInstance, deps: ApiDeps): void {
     return pipelineReply(project, pipeline);
   });
 
-  app.get('/projects/:project/jobs/:id', async (request) => {
+  app.get('/projects/:project/jobs/:id', async (request, reply) => {
+    askForKey(request, reply, 'job');
     const { project, job } = await jobOf(request);
     return jobReply(project, job);
   });
@@ -119,6 +135,7 @@ export function projectRoutes(app: FastifyInstance, deps: ApiDeps): void {
   });
 
   app.get('/projects/:project/jobs/:id/log', async (request, reply) => {
+    askForKey(request, reply, 'the log of job');
     const { job } = await jobOf(request);
     const follow = (request.query as { follow?: string }).follow !== 'false';
     reply.header('Content-Type', 'text/plain; charset=utf-8');

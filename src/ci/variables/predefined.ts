@@ -35,6 +35,7 @@ export function predefinedVariables(ctx: PipelineContext): Record<string, string
     CI_SERVER_FQDN: server.host,
     CI_API_V4_URL: `${serverUrl}/api/v4`,
     CI_PIPELINE_SOURCE: ctx.source,
+    ...(ctx.source === 'trigger' ? { CI_PIPELINE_TRIGGERED: 'true' } : {}),
     CI_COMMIT_SHA: ctx.sha,
     CI_COMMIT_SHORT_SHA: ctx.sha.slice(0, 8),
     CI_COMMIT_BEFORE_SHA: mr || ctx.source === 'schedule' || ctx.source === 'web' ? ZERO_SHA : (ctx.beforeSha ?? ZERO_SHA),

@@ -115,7 +115,7 @@ helper is set up so that \`git push slipway main\` authenticates with your API k
       const counts = new Map<string, number>();
       for (const d of dynos) counts.set(d.type, (counts.get(d.type) ?? 0) + 1);
       heading(info.name);
-      keyValues([
+      const rows: Array<[string, string]> = [
         ['Dynos', [...counts].map(([t, n]) => `${t}: ${n}`).join(', ')],
         ['Git URL', appGitUrl(api.url, info.name)],
         ['Maintenance', info.maintenance ? 'on' : 'off'],
@@ -126,7 +126,9 @@ helper is set up so that \`git push slipway main\` authenticates with your API k
         ['Slug Size', bytes(info.slug_size)],
         ['Stack', info.stack?.name ?? ''],
         ['Web URL', info.web_url ?? ''],
-      ]);
+      ];
+      // A fact Slipway does not have (repo size) or not yet (slug size before a deploy) is left out, not shown blank.
+      keyValues(rows.filter(([, value]) => value !== ''));
     },
   },
   {

@@ -1,4 +1,4 @@
-// login, logout, auth:whoami, accounts:create
+// login, logout, auth:whoami, auth:token, accounts:create
 import { str, type CommandSpec } from '../args.js';
 import { ApiClient, ApiError } from '../client.js';
 import { client } from '../app-resolution.js';
@@ -119,6 +119,19 @@ SLIPWAY_URL and SLIPWAY_API_KEY override the stored values for any command.`,
         }
         throw e;
       }
+    },
+  },
+  {
+    name: 'auth:token',
+    summary: 'print the API key in use (for git pushes, curl or HEROKU_API_KEY)',
+    maxArgs: 0,
+    description: `Prints the API key the other commands use (SLIPWAY_API_KEY, or the stored one) and
+nothing else, so it can be used in scripts. Git accepts it as the password of any user name.`,
+    examples: ['slipway auth:token', 'curl -H "Authorization: Bearer $(slipway auth:token)" http://127.0.0.1:5000/account'],
+    async run() {
+      const creds = loadCredentials();
+      if (creds.keySource === 'job') err('Note: this is the CI job token of the running job; it stops working when the job ends.');
+      out(creds.apiKey);
     },
   },
   {

@@ -4,11 +4,24 @@ import { Readable } from 'node:stream';
 import { pipeline as pipe } from 'node:stream/promises';
 import { str, type CommandSpec } from '../args.js';
 import { client } from '../app-resolution.js';
-import { enc } from '../client.js';
-import { CliError, out, printJson } from '../output.js';
+import { enc, type ApiClient } from '../client.js';
+import { CliError, out, printJson, sleep } from '../output.js';
 import { JSON_FLAG, numberArg, PROJECT_FLAG, projectOf, statusText, type Job, type Pipeline } from './projects.js';
 
 const describe = (j: Job) => `#${j.id} (${j.name})`;
+
+/** What a cancel answers with is the state before running jobs were killed. */
+const stillStopping = (x: { status: string }) => ['created', 'pending', 'running', 'waiting_for_resource'].includes(x.status);
+
+/** Re-reads the pipeline or job until its jobs are stopped (a few seconds at most, normally). */
+async function settle<T extends { status: string }>(api: ApiClient, path: string, first: T): Promise<T> {
+  let current = first;
+  for (let tries = 0; stillStopping(current) && tries < 150; tries++) {
+    await sleep(200);
+    current = await api.get<T>(path);
+  }
+  return current;
+}
 
 export const ciControlCommands: CommandSpec[] = [
   {
@@ -59,16 +72,23 @@ export const ciControlCommands: CommandSpec[] = [
     async run({ flags, args }) {
       const project = enc(projectOf(flags));
       const jobArg = str(flags.job);
+      const api = client();
       if (jobArg !== undefined) {
         if (args.length) throw new CliError('Give either a pipeline number or --job JOB, not both.');
-        const job = await client().post<Job>(`/projects/${project}/jobs/${numberArg(jobArg, 'job')}/cancel`, {});
+        const path = `/projects/${project}/jobs/${numberArg(jobArg, 'job')}`;
+        const job = await settle(api, path, await api.post<Job>(`${path}/cancel`, {}));
         if (flags.json) return printJson(job);
-        return out(`Canceling job ${describe(job)}: ${statusText(job.status)}`);
+        return out(stillStopping(job) ? `Canceling job ${describe(job)}: still ${job.status}, being stopped (see: slipway ci:job:log ${job.id} -p ${projectOf(flags)})` : `Canceled job ${describe(job)}: ${statusText(job.status)}`);
       }
       if (args.length === 0) throw new CliError('Which pipeline? Give its number (see: slipway ci:pipelines -p PROJECT), or --job JOB.');
-      const p = await client().post<Pipeline>(`/projects/${project}/pipelines/${numberArg(args[0], 'pipeline')}/cancel`, {});
+      const path = `/projects/${project}/pipelines/${numberArg(args[0], 'pipeline')}`;
+      const p = await settle(api, path, await api.post<Pipeline>(`${path}/cancel`, {}));
       if (flags.json) return printJson(p);
-      out(`Canceling pipeline #${p.id}: ${statusText(p.status)}`);
+      if (stillStopping(p)) return out(`Canceling pipeline #${p.id}: still ${p.status}, its jobs are being stopped (see: slipway ci:pipeline ${p.id} -p ${projectOf(flags)})`);
+      const counts = new Map<string, number>();
+      for (const j of p.jobs ?? []) counts.set(j.status, (counts.get(j.status) ?? 0) + 1);
+      const jobs = [...counts].map(([status, n]) => `${n} ${status}`).join(', ');
+      out(`Canceled pipeline #${p.id}: ${statusText(p.status)}${jobs ? ` (jobs: ${jobs})` : ''}`);
     },
   },
   {

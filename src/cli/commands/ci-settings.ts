@@ -66,8 +66,6 @@ function refOf(flags: Flags): { kind: 'branches' | 'tags'; name: string } {
   return branch !== undefined ? { kind: 'branches', name: branch } : { kind: 'tags', name: tag! };
 }
 
-const yes = (b: boolean) => (b ? 'yes' : '');
-
 /** KEY=VALUE, or KEY alone: the value is read from stdin (keeps secrets out of the process list). */
 function assignments(args: string[]): Array<[string, string]> {
   const pairs = args.map((arg): [string, string | undefined] => {
@@ -98,7 +96,8 @@ export const ciSettingsCommands: CommandSpec[] = [
       if (vars.length === 0) return out(`${project} has no CI/CD variables. Set one with: slipway ci:vars:set -p ${project} KEY=VALUE`);
       heading(`${project} CI/CD variables`);
       table(
-        vars.map((v) => [v.key, v.masked ? colour.dim('[masked]') : (v.value ?? ''), v.environment_scope, yes(v.protected) && 'protected', yes(v.masked) && 'masked', v.variable_type === 'file' ? 'file' : '', v.raw ? 'raw' : '']),
+        // As GitLab shows them: the API's variable_type, and Expand = not raw.
+        vars.map((v) => [v.key, v.masked ? colour.dim('[masked]') : (v.value ?? ''), v.environment_scope, String(v.protected), String(v.masked), v.variable_type, String(!v.raw)]),
         ['Key', 'Value', 'Environments', 'Protected', 'Masked', 'Type', 'Expand'],
       );
     },

@@ -2,14 +2,55 @@
 import type { CommandSpec } from '../args.js';
 import { appSession } from '../app-resolution.js';
 import { enc, type ApiClient } from '../client.js';
-import { CliError, action, colour, heading, keyValues, listWords, out, printJson, shellQuote } from '../output.js';
+import { CliError, action, colour, heading, keyValues, listWords, out, printJson, shellQuote, warn } from '../output.js';
+import { latestRelease, requireReleased, type Release } from './releases.js';
 
 type ConfigVars = Record<string, string | null>;
 
-/** The newest release's version, as `config:set` reports it (`done, v5`). */
-export async function latestVersion(api: ApiClient, app: string): Promise<number | undefined> {
-  const releases = await api.page<{ version: number }>(`/apps/${enc(app)}/releases`, 'version ..; order=desc,max=1');
-  return releases[0]?.version;
+/**
+ * Sends a config change and reports the release it made (`done, v5`). The newest release
+ * before and after tells whether this change made one: an unchanged value makes none.
+ */
+async function changeConfig(api: ApiClient, app: string, label: string, updates: ConfigVars): Promise<{ vars: ConfigVars; release?: Release }> {
+  const before = await latestRelease(api, app);
+  return action(label, async (suffix) => {
+    const vars = await api.patch<ConfigVars>(`/apps/${enc(app)}/config-vars`, updates);
+    const after = await latestRelease(api, app);
+    if (after) suffix(`v${after.version}`);
+    return { vars, release: after && after.version !== before?.version ? after : undefined };
+  });
+}
+
+/**
+ * With a release phase the new release only goes live if its release command succeeds:
+ * wait for it, and fail the command if it did not. The changed vars stay in the app's
+ * config either way (as on Heroku), so say so.
+ */
+async function followRelease(api: ApiClient, app: string, release: Release | undefined, keys: string[]): Promise<void> {
+  if (!release) return;
+  await requireReleased(api, app, release, {
+    advice: (current) => [
+      `The config change itself is kept: \`slipway config\` shows it and every later release (deploy or config change) uses it.`,
+      current
+        ? `Change ${listWords(keys)} again, or go back to v${current.version}'s code and config with: slipway rollback v${current.version} -a ${app}`
+        : `Change ${listWords(keys)} again.`,
+    ],
+  });
+}
+
+/**
+ * The app's config vars are what the next release gets. After a release that did not go
+ * live (its release phase failed) the dynos still run an older config: say so on stderr.
+ */
+function warnIfNotRunning(app: string, releases: Release[]): void {
+  const [newest] = releases;
+  if (!newest || newest.current || newest.status === 'succeeded') return;
+  const current = releases.find((r) => r.current);
+  const state = newest.status === 'pending' ? 'is still running its release command' : newest.status;
+  warn(
+    `The newest release, v${newest.version}, ${state}: these values are what the next release gets, ` +
+      (current ? `but the dynos run v${current.version} (its config: slipway releases:info v${current.version} -a ${app}).` : 'but no release runs yet.'),
+  );
 }
 
 const shellFlag = { shell: { type: 'boolean' as const, short: 's', description: 'print KEY=value lines for a shell or .env file' } };
@@ -25,7 +66,11 @@ export const configCommands: CommandSpec[] = [
     examples: ['slipway config -a myapp', 'slipway config -s > .env'],
     async run({ flags }) {
       const { api, app } = await appSession(flags);
-      const vars = await api.get<ConfigVars>(`/apps/${enc(app)}/config-vars`);
+      const [vars, releases] = await Promise.all([
+        api.get<ConfigVars>(`/apps/${enc(app)}/config-vars`),
+        api.page<Release>(`/apps/${enc(app)}/releases`, 'version ..; max=100, order=desc'),
+      ]);
+      warnIfNotRunning(app, releases);
       if (flags.json) return printJson(vars);
       const keys = Object.keys(vars).sort();
       if (flags.shell) {
@@ -70,13 +115,9 @@ export const configCommands: CommandSpec[] = [
       }
       const { api, app } = await appSession(flags);
       const keys = Object.keys(updates);
-      const result = await action(`Setting ${keys.join(', ')} and restarting ${app}`, async (suffix) => {
-        const vars = await api.patch<ConfigVars>(`/apps/${enc(app)}/config-vars`, updates);
-        const v = await latestVersion(api, app);
-        if (v !== undefined) suffix(`v${v}`);
-        return vars;
-      });
-      keyValues(keys.map((k) => [colour.green(k), result?.[k] ?? updates[k]]));
+      const { vars, release } = await changeConfig(api, app, `Setting ${keys.join(', ')} and restarting ${app}`, updates);
+      keyValues(keys.map((k) => [colour.green(k), vars?.[k] ?? updates[k]]));
+      await followRelease(api, app, release, keys);
     },
   },
   {
@@ -90,11 +131,8 @@ export const configCommands: CommandSpec[] = [
     async run({ flags, args }) {
       const { api, app } = await appSession(flags);
       const updates: Record<string, null> = Object.fromEntries(args.map((k) => [k, null]));
-      await action(`Unsetting ${args.join(', ')} and restarting ${app}`, async (suffix) => {
-        await api.patch(`/apps/${enc(app)}/config-vars`, updates);
-        const v = await latestVersion(api, app);
-        if (v !== undefined) suffix(`v${v}`);
-      });
+      const { release } = await changeConfig(api, app, `Unsetting ${args.join(', ')} and restarting ${app}`, updates);
+      await followRelease(api, app, release, args);
     },
   },
 ];

@@ -8,7 +8,7 @@ import { enc, type ApiClient } from '../client.js';
 import { runGit } from '../git.js';
 import { CliError, action, bytes, err, sleep } from '../output.js';
 import { streamOutput } from '../stream.js';
-import type { Release } from './releases.js';
+import { requireReleased, type Release } from './releases.js';
 
 interface Build {
   id: string;
@@ -110,16 +110,8 @@ async function deploy(api: ApiClient, app: string, dir: string): Promise<number>
     err('Build succeeded.');
     return 0;
   }
-  let release = await api.get<Release>(`/apps/${enc(app)}/releases/${enc(releaseId)}`);
-  if (release.output_stream_url && release.status === 'pending') await streamOutput(api, release.output_stream_url, { retries: 5 });
-  release = await waitFor(
-    () => api.get<Release>(`/apps/${enc(app)}/releases/${enc(releaseId)}`),
-    (r) => r.status !== 'pending',
-  );
-  if (release.status !== 'succeeded') {
-    err(`Release v${release.version} ${release.status}. Run: slipway releases:output v${release.version} -a ${app}`);
-    return 1;
-  }
+  const created = await api.get<Release>(`/apps/${enc(app)}/releases/${enc(releaseId)}`);
+  const release = await requireReleased(api, app, created, { announce: false });
   const info = await api.get<{ web_url?: string }>(`/apps/${enc(app)}`);
   err(`Released v${release.version} of ${app}${info.web_url ? `: ${info.web_url}` : ''}`);
   return 0;

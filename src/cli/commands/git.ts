@@ -1,10 +1,23 @@
 // git:remote, git:credentials (the git credential helper)
 import { str, type CommandSpec } from '../args.js';
 import { client } from '../app-resolution.js';
-import { enc } from '../client.js';
+import { ApiError, enc, type ApiClient } from '../client.js';
 import { loadCredentials } from '../credentials.js';
 import { appGitUrl, configureCredentialHelper, insideRepo, setRemote } from '../git.js';
 import { CliError, out } from '../output.js';
+import { addProjectRemote } from '../project-remote.js';
+
+/** The app, or a pointer to -p when the name is a CI project's (they share the URL space). */
+async function appNamed(api: ApiClient, app: string): Promise<{ name: string }> {
+  try {
+    return await api.get<{ name: string }>(`/apps/${enc(app)}`);
+  } catch (e) {
+    if (!(e instanceof ApiError) || e.status !== 404) throw e;
+    const project = await api.request<{ name?: string }>('GET', `/projects/${enc(app)}`, { allow: [404] });
+    if (project.status === 200) throw new CliError(`${app} is a CI project, not an app. Run: slipway git:remote -p ${app}`);
+    throw e;
+  }
+}
 
 function readStdin(): Promise<string> {
   return new Promise((resolve) => {
@@ -21,18 +34,23 @@ function readStdin(): Promise<string> {
 export const gitCommands: CommandSpec[] = [
   {
     name: 'git:remote',
-    summary: 'add (or update) a git remote for an app',
-    usage: '-a APP [-r REMOTE]',
+    summary: 'add (or update) a git remote for an app or a CI project',
+    usage: '-a APP [-r REMOTE] | -p PROJECT [-r REMOTE]',
     app: true,
-    description: 'The remote (default "slipway") points at <server>/<app>.git; a repository-local credential helper is set up for pushes.',
-    examples: ['slipway git:remote -a myapp', 'slipway git:remote -a myapp-staging -r staging'],
+    flags: { project: { type: 'string', short: 'p', description: 'a CI project instead of an app (default remote: slipway-ci)', valueName: 'PROJECT' } },
+    description: `The remote (default "slipway"; "slipway-ci" for a project) points at <server>/<name>.git;
+a repository-local credential helper (and, over HTTPS, Slipway's CA) is set up for pushes.`,
+    examples: ['slipway git:remote -a myapp', 'slipway git:remote -a myapp-staging -r staging', 'slipway git:remote -p shop'],
     maxArgs: 0,
     async run({ flags }) {
-      const app = str(flags.app) ?? process.env.SLIPWAY_APP;
-      if (!app) throw new CliError('Which app? Run: slipway git:remote -a APP');
+      const project = str(flags.project);
+      const app = str(flags.app) ?? (project === undefined ? process.env.SLIPWAY_APP : undefined);
+      if (project !== undefined && str(flags.app) !== undefined) throw new CliError('Give either -a APP or -p PROJECT, not both.');
+      if (project === undefined && !app) throw new CliError('Which app? Run: slipway git:remote -a APP (or -p PROJECT for a CI project)');
       if (!(await insideRepo())) throw new CliError('Not inside a git repository. Run git init first, or cd into your repository.');
       const api = client();
-      const info = await api.get<{ name: string }>(`/apps/${enc(app)}`);
+      if (project !== undefined) return addProjectRemote(api, project, str(flags.remote));
+      const info = await appNamed(api, app!);
       const remote = str(flags.remote) ?? 'slipway';
       const url = appGitUrl(api.url, info.name);
       const how = await setRemote(remote, url);

@@ -1,8 +1,11 @@
-// projects, projects:create, ci:pipelines, ci:pipelines:create, ci:pipeline, ci:job:log — server-mode CI.
+// projects, projects:create, projects:remote, ci:pipelines, ci:pipelines:create, ci:pipeline,
+// ci:job:log — server-mode CI.
 import { pairFlags, str, type CommandSpec, type Flags } from '../args.js';
 import { client } from '../app-resolution.js';
 import { enc } from '../client.js';
-import { CliError, colour, heading, keyValues, out, printJson, sleep, table, timeAndAgo } from '../output.js';
+import { projectGitUrl } from '../git.js';
+import { CliError, colour, err, heading, keyValues, out, printJson, sleep, table, timeAndAgo } from '../output.js';
+import { addProjectRemote, describeRemote, PROJECT_REMOTE, setUpProjectRemote } from '../project-remote.js';
 import { streamOutput } from '../stream.js';
 
 interface Project {
@@ -61,6 +64,21 @@ export const statusText = (status: string): string =>
 
 const seconds = (ms: number | null) => (ms === null ? '' : `${(ms / 1000).toFixed(1)}s`);
 
+const WAITING_JOB = ['created', 'pending', 'waiting_for_resource', 'scheduled'];
+const ACTIVE_JOB = [...WAITING_JOB, 'running'];
+
+/** ci:job:log --follow: 0 only when the job passed (an allowed failure passes with a warning, as on GitLab). */
+function jobExitCode(job: Job, project: string): number {
+  if (job.status === 'success') return 0;
+  if (job.status === 'failed' && job.allow_failure) {
+    err(`Job #${job.id} (${job.name}) failed, but may fail (allow_failure).`);
+    return 0;
+  }
+  const why = job.failure_reason ? ` (${job.failure_reason})` : '';
+  err(job.status === 'manual' ? `Job #${job.id} (${job.name}) is manual: start it with slipway ci:play ${job.id} -p ${project}.` : `Job #${job.id} (${job.name}) ${job.status}${why}.`);
+  return 1;
+}
+
 export const projectsCommands: CommandSpec[] = [
   {
     name: 'projects',
@@ -69,26 +87,58 @@ export const projectsCommands: CommandSpec[] = [
     flags: { ...JSON_FLAG },
     maxArgs: 0,
     async run({ flags }) {
-      const projects = await client().get<Project[]>('/projects');
+      const api = client();
+      const projects = await api.get<Project[]>('/projects');
       if (flags.json) return printJson(projects);
       if (projects.length === 0) return out('You have no CI projects. Create one with: slipway projects:create NAME');
       heading('CI projects');
-      table(projects.map((p) => [p.name, p.git_url, p.owner?.email ?? '']));
+      // The URL on the server the CLI talks to: the one its credential helper answers for.
+      table(projects.map((p) => [p.name, projectGitUrl(api.url, p.name), p.owner?.email ?? '']));
     },
   },
   {
     name: 'projects:create',
-    summary: 'create a CI project: pushes to its git URL run .gitlab-ci.yml',
+    summary: 'create a CI project (and a git remote for it when run in a repository)',
     usage: 'NAME',
-    flags: { ...JSON_FLAG },
+    flags: {
+      remote: { type: 'string', short: 'r', description: `name of the git remote to add (default: ${PROJECT_REMOTE})`, valueName: 'REMOTE' },
+      'no-remote': { type: 'boolean', description: 'do not add a git remote' },
+      ...JSON_FLAG,
+    },
+    description: `Pushes to the project's git URL (<server>/<name>.git) run its .gitlab-ci.yml. Inside a
+git repository a remote (default "${PROJECT_REMOTE}") pointing at that URL is added, with the
+repository-local git credential helper (and, over HTTPS, Slipway's CA) that apps:create sets
+up, so \`git push ${PROJECT_REMOTE} main\` works without a password. An existing remote of that
+name is left alone (use -r NAME, or projects:remote later).`,
     minArgs: 1,
     maxArgs: 1,
-    examples: ['slipway projects:create shop && git push $(slipway projects --json | jq -r ".[0].git_url") main'],
+    examples: ['slipway projects:create shop && git push slipway-ci main', 'slipway projects:create shop --remote ci'],
     async run({ flags, args }) {
-      const project = await client().post<Project>('/projects', { name: args[0] });
-      if (flags.json) return printJson(project);
-      out(`Created CI project ${project.name}`);
-      out(`Push to run pipelines: git push ${project.git_url} main`);
+      const api = client();
+      const project = await api.post<Project>('/projects', { name: args[0] });
+      if (flags.json) printJson(project);
+      else out(`Created CI project ${project.name}`);
+      if (flags['no-remote']) {
+        if (!flags.json) out(`Add a git remote for it with: slipway projects:remote -p ${project.name}`);
+        return;
+      }
+      const { note, push } = await describeRemote(await setUpProjectRemote(api, project.name, { remote: str(flags.remote), replace: false }), project.name);
+      if (note) err(note);
+      if (!flags.json) out(`Push to run pipelines: ${push}`);
+    },
+  },
+  {
+    name: 'projects:remote',
+    summary: 'add (or update) the git remote of a CI project in this repository',
+    usage: '-p PROJECT [-r REMOTE]',
+    flags: { ...PROJECT_FLAG, remote: { type: 'string', short: 'r', description: `name of the git remote (default: ${PROJECT_REMOTE})`, valueName: 'REMOTE' } },
+    description: `For a fresh clone, or a project made elsewhere: the remote (default "${PROJECT_REMOTE}")
+points at <server>/<project>.git, and a repository-local credential helper (and, over HTTPS,
+Slipway's CA) is set up for pushes. Same as: slipway git:remote -p PROJECT.`,
+    maxArgs: 0,
+    examples: ['slipway projects:remote -p shop', 'slipway projects:remote -p shop -r ci'],
+    async run({ flags }) {
+      return addProjectRemote(client(), projectOf(flags), str(flags.remote));
     },
   },
   {
@@ -166,7 +216,7 @@ variables (the highest precedence); --input gives values to the spec:inputs head
         out(colour.bold(stage));
         table((p.jobs ?? []).filter((j) => j.stage === stage).map((j) => [`  #${j.id}`, j.name, statusText(j.status) + (j.retried ? ' (retried)' : ''), j.failure_reason ?? '', seconds(j.duration_ms)]));
       }
-      return p.status === 'failed' ? 1 : 0;
+      return ['failed', 'canceled'].includes(p.status) ? 1 : 0;
     },
   },
   {
@@ -179,16 +229,22 @@ variables (the highest precedence); --input gives values to the spec:inputs head
     examples: ['slipway ci:job:log 7 -p shop --follow'],
     async run({ flags, args }) {
       const api = client();
-      const path = `/projects/${enc(projectOf(flags))}/jobs/${numberArg(args[0], 'job')}`;
+      const project = projectOf(flags);
+      const path = `/projects/${enc(project)}/jobs/${numberArg(args[0], 'job')}`;
       let job = await api.get<Job>(path);
       if (!flags.follow) return void (await streamOutput(api, `${path}/log?follow=false`, { retries: 0 }));
-      while (['created', 'pending', 'waiting_for_resource', 'scheduled'].includes(job.status)) {
+      while (WAITING_JOB.includes(job.status)) {
         await sleep(500);
         job = await api.get<Job>(path);
       }
       await streamOutput(api, `${path}/log`, { retries: 0 });
       job = await api.get<Job>(path);
-      return job.status === 'failed' && !job.allow_failure ? 1 : 0;
+      // The log can end a moment before the job's final status is stored.
+      for (let tries = 0; ACTIVE_JOB.includes(job.status) && tries < 100; tries++) {
+        await sleep(200);
+        job = await api.get<Job>(path);
+      }
+      return jobExitCode(job, project);
     },
   },
 ];

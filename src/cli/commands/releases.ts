@@ -2,7 +2,7 @@
 import { str, type CommandSpec } from '../args.js';
 import { appSession } from '../app-resolution.js';
 import { enc, type ApiClient } from '../client.js';
-import { CliError, action, colour, heading, keyValues, out, printJson, table, timeAndAgo } from '../output.js';
+import { CliError, action, colour, err, heading, keyValues, out, printJson, sleep, table, timeAndAgo } from '../output.js';
 import { streamOutput } from '../stream.js';
 
 export interface Release {
@@ -47,10 +47,56 @@ export async function releaseFor(api: ApiClient, app: string, arg: string | unde
   return latest;
 }
 
-/** Streams a release's output (release phase) if it has one; a 404 is only a warning. */
-export async function showReleaseOutput(api: ApiClient, release: Release): Promise<void> {
-  if (!release.output_stream_url) return;
-  await streamOutput(api, release.output_stream_url, { retries: 5 });
+/** The newest release, as `config:set` reads it (`order=desc,max=1`). */
+export async function latestRelease(api: ApiClient, app: string): Promise<Release | undefined> {
+  return (await api.page<Release>(`/apps/${enc(app)}/releases`, 'version ..; order=desc,max=1'))[0];
+}
+
+/**
+ * Follows a release to its outcome: streams its release-phase output (to stdout, as
+ * `rollback` always has) and waits until it is no longer pending. Returns it as it ended.
+ */
+export async function settleRelease(api: ApiClient, app: string, release: Release): Promise<Release> {
+  if (release.output_stream_url) {
+    if (release.status === 'pending') err(`Running the release command of v${release.version}...`);
+    await streamOutput(api, release.output_stream_url, { retries: 5 });
+  }
+  let settled = release;
+  while (settled.status === 'pending') {
+    await sleep(1000);
+    settled = await api.get<Release>(`/apps/${enc(app)}/releases/${enc(release.id)}`);
+  }
+  return settled;
+}
+
+/** The error for a release that did not go live: what still runs, what to do, where the output is. */
+export async function releaseFailed(api: ApiClient, app: string, release: Release, advice: (current?: Release) => string[] = () => []): Promise<CliError> {
+  const recent = await api.page<Release>(`/apps/${enc(app)}/releases`, 'version ..; max=100, order=desc');
+  const current = recent.find((r) => r.current);
+  return new CliError(
+    [
+      `Release v${release.version} ${release.status}: its release command did not succeed, so v${release.version} was not deployed.`,
+      current ? `v${current.version} is still the current release; the dynos keep running it.` : `${app} has no current release.`,
+      ...advice(current),
+      `See the release command's output with: slipway releases:output v${release.version} -a ${app}`,
+    ].join('\n'),
+  );
+}
+
+/**
+ * Waits for a release made by this command and fails the command if it did not go live.
+ * `announce`: after a release phase, say that it went live (deploy says so itself).
+ */
+export async function requireReleased(
+  api: ApiClient,
+  app: string,
+  release: Release,
+  options: { announce?: boolean; advice?: (current?: Release) => string[] } = {},
+): Promise<Release> {
+  const settled = await settleRelease(api, app, release);
+  if (settled.status !== 'succeeded') throw await releaseFailed(api, app, settled, options.advice);
+  if (options.announce !== false && release.output_stream_url) err(`Release v${settled.version} is now current.`);
+  return settled;
 }
 
 export const releasesCommands: CommandSpec[] = [
@@ -100,8 +146,10 @@ export const releasesCommands: CommandSpec[] = [
       const release = await releaseFor(api, app, args[0]);
       if (flags.json) return printJson(release);
       heading(`Release v${release.version}`);
+      const addons = release.addon_plan_names ?? [];
       keyValues([
-        ['Add-ons', (release.addon_plan_names ?? []).join(', ')],
+        // Slipway has no add-on plans to list; the heroku CLI also leaves an empty list out.
+        ...(addons.length ? [['Add-ons', addons.join(', ')] as [string, string]] : []),
         ['By', release.user?.email ?? ''],
         ['Change', [release.description, statusNote(release)].filter(Boolean).join(' ')],
         ['Current', release.current ? 'yes' : 'no'],
@@ -155,7 +203,7 @@ export const releasesCommands: CommandSpec[] = [
         suffix(`v${created.version}`);
         return created;
       });
-      await showReleaseOutput(api, release);
+      await requireReleased(api, app, release);
     },
   },
 ];

@@ -55,8 +55,14 @@ export class LocalProcess implements RunningProcess {
       env: launch.env,
       // Its own process group (and session), so signals to Slipway's group never hit it.
       detached: true,
-      stdio: [spec.interactive ? 'pipe' : 'ignore', 'pipe', 'pipe'],
+      stdio: [spec.interactive ? 'pipe' : 'ignore', 'pipe', 'pipe', ...(launch.fd3Args ? ['pipe' as const] : [])],
     });
+    if (launch.fd3Args) {
+      const fd3 = child.stdio[3] as Writable;
+      // A launcher that dies before reading closes its end; its exit status tells why.
+      fd3.on('error', () => undefined);
+      fd3.end(Buffer.from(launch.fd3Args.map((arg) => `${arg}\0`).join('')));
+    }
     await new Promise<void>((resolve, reject) => {
       child.once('spawn', resolve);
       child.once('error', (err) => reject(new Error(`cannot start ${spec.appName} ${spec.name}: ${err.message}`)));

@@ -18,6 +18,11 @@ export interface Launch {
   args: string[];
   env: Record<string, string>;
   cwd: string;
+  /**
+   * Arguments written to the program's fd 3 (NUL-terminated, read by bwrap's `--args 3`).
+   * Command lines are readable by every local user (ps, /proc/PID/cmdline); fd 3 is not.
+   */
+  fd3Args?: string[];
 }
 
 /**
@@ -147,12 +152,14 @@ export function bwrapLaunch(spec: ProcessSpec, appDir: string, system: string[])
     '--tmpfs', '/tmp',
     '--bind', appDir, '/app',
     '--chdir', '/app',
-    '--clearenv',
+    // The environment holds config vars (secrets): it comes through fd 3, never argv.
+    '--args', '3',
+    '--', ...dynoCommand(spec, '/app'),
   ];
-  for (const [key, value] of Object.entries(env)) args.push('--setenv', key, value);
-  args.push('--', ...dynoCommand(spec, '/app'));
-  // bwrap itself gets an empty environment; the dyno's comes from --setenv.
-  return { file: BWRAP, args, env: {}, cwd: '/' };
+  const fd3Args = ['--clearenv'];
+  for (const [key, value] of Object.entries(env)) fd3Args.push('--setenv', key, value);
+  // bwrap itself gets an empty environment, so nothing of Slipway's own reaches the dyno.
+  return { file: BWRAP, args, env: {}, cwd: '/', fd3Args };
 }
 
 /** Runs a throw-away sandbox shaped like a dyno's; resolves to why it failed, or undefined. */

@@ -11,6 +11,7 @@ import { mergeRequests } from './009-merge-requests.js';
 import { flowAutomation } from './010-flow-automation.js';
 import { protectedBranchForcePush } from './011-protected-branch-force-push.js';
 import { ciSchedules } from './013-ci-schedules.js';
+import { ciTriggerTokens } from './014-ci-trigger-tokens.js';
 
 /** Every migration, in order. Append only: a migration that has shipped never changes. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -26,6 +27,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '010-flow-automation': flowAutomation,
   '011-protected-branch-force-push': protectedBranchForcePush,
   '013-ci-schedules': ciSchedules,
+  '014-ci-trigger-tokens': ciTriggerTokens,
 };
 
 export const migrationProvider: MigrationProvider = {
