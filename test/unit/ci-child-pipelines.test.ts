@@ -285,6 +285,18 @@ none:
     assert.deepEqual(summary.jobs.find((j) => j.name === 'alone')!.downstream_pipeline?.jobs.map((j) => j.status), ['canceled']);
   });
 
+  test('the child of a merge request pipeline runs for the merge request', async () => {
+    const dir = repo({
+      '.gitlab-ci.yml': 'child:\n  rules: [{ if: $CI_PIPELINE_SOURCE == "merge_request_event" }]\n  trigger: { include: child.yml, strategy: depend }\n',
+      'child.yml': 'for-mr:\n  rules: [{ if: $CI_MERGE_REQUEST_IID }]\n  script: echo "iid=$CI_MERGE_REQUEST_IID ref=$CI_COMMIT_REF_NAME branch=${CI_COMMIT_BRANCH:-none}"\nbranch-only:\n  script: echo branches only\n',
+    });
+    const r = await run(dir, '--source', 'merge_request_event', '--branch', 'feature');
+    assert.equal(r.code, 0, r.log);
+    // A job without rules is `only: [branches, tags]`: not in a merge request's child pipeline either.
+    assert.deepEqual(r.statuses(r.child('child')!.jobs), [['for-mr', 'success']]);
+    assert.ok(linesOf(r.log, 'child » for-mr').includes('iid=1 ref=feature branch=none'), r.log);
+  });
+
   test('trigger:project is not run locally, and says so', async () => {
     const dir = repo({ '.gitlab-ci.yml': 'elsewhere:\n  trigger: acme/deployer\nunit:\n  script: echo unit\n' });
     const r = await run(dir);

@@ -65,5 +65,7 @@ export function localIncludes(trigger: ChildTrigger): boolean {
  */
 export function childContext(parent: PipelineContext, variables: Record<string, string>, literal: readonly string[] = []): PipelineContext {
   const { pipelineIid: _iid, literalVariables: _literal, ...rest } = parent;
+  // The child of a merge request pipeline runs for the merge request, not for a branch.
+  if (rest.mergeRequest) delete rest.branch;
   return { ...rest, source: 'parent_pipeline', variables, ...(literal.length ? { literalVariables: literal } : {}) };
 }
