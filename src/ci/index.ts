@@ -6,7 +6,7 @@
 import { planJobs, type Plan } from './plan/plan.js';
 import type { JobDefinition } from './resolve/jobs.js';
 import { firstMatchingRule } from './rules/evaluate.js';
-import type { CiError, Hash, PipelineContext, ProjectFileReader, ProjectFiles, RemoteFetcher } from './types.js';
+import type { ArtifactFileReader, CiError, Hash, PipelineContext, ProjectFileReader, ProjectFiles, RemoteFetcher, SourceLocation } from './types.js';
 import { includeVariables } from './variables/predefined.js';
 
 // The loading half (includes, YAML, normalisation, schema, extends, semantic checks) is
@@ -25,6 +25,7 @@ const loadingModules = () =>
 export * from './types.js';
 export type { Plan, PlannedJob, PlannedNeed, When } from './plan/plan.js';
 export type { JobDefinition } from './resolve/jobs.js';
+export { readTrigger, isBridge, followsDownstream, childContext, localIncludes, MAX_CHILD_DEPTH, type Trigger, type ChildTrigger, type ProjectTrigger } from './plan/trigger.js';
 export { directoryFiles } from './load/directory-files.js';
 export { evaluateExpression, parseExpression, ExpressionError } from './rules/expression.js';
 export { slugify, predefinedVariables } from './variables/predefined.js';
@@ -43,6 +44,13 @@ export interface LoadOptions {
   skipSchema?: boolean;
   /** A pipeline run's inputs, for the entry file's `spec:inputs` header (text values are read as the declared type). */
   inputs?: Record<string, unknown>;
+  /**
+   * A child pipeline: instead of `entry`, a new top level made of a trigger job's
+   * `trigger:include` entries; `at` is the trigger job (where problems with an entry are shown).
+   */
+  trigger?: { include: unknown[]; at: SourceLocation };
+  /** Reads the files of `trigger:include:artifact` entries. */
+  readArtifact?: ArtifactFileReader;
 }
 
 export interface LoadedPipeline {
@@ -58,7 +66,7 @@ export interface LoadedPipeline {
 export const DEFAULT_ENTRY = '.gitlab-ci.yml';
 
 export async function loadPipeline(options: LoadOptions): Promise<LoadedPipeline> {
-  const entry = options.entry ?? DEFAULT_ENTRY;
+  const entry = options.trigger ? options.trigger.at.file : (options.entry ?? DEFAULT_ENTRY);
   const [{ IncludeLoader }, { normalizeConfig }, { resolveReferences }, { SourceMap }, { resolveJobs }, { validateSchema }, { checkJobs }] = await loadingModules();
   const sources = new SourceMap();
   const ctx = options.context;
@@ -68,6 +76,7 @@ export async function loadPipeline(options: LoadOptions): Promise<LoadedPipeline
       files: options.files,
       fetchRemote: options.fetchRemote,
       readProjectFile: options.readProjectFile,
+      readArtifact: options.readArtifact,
       variables: includeVars,
       includeRulesMatch: ctx
         ? (rules) => {
@@ -78,7 +87,7 @@ export async function loadPipeline(options: LoadOptions): Promise<LoadedPipeline
     },
     sources,
   );
-  const config = await loader.load(entry, options.inputs);
+  const config = options.trigger ? await loader.loadTrigger(options.trigger.include, options.trigger.at) : await loader.load(entry, options.inputs);
   const done = (errors: CiError[], jobs: JobDefinition[] = []): LoadedPipeline => ({ config, jobs, files: loader.loadedFiles, errors: sortErrors(errors) });
   if (!config || loader.errors.length) return done(loader.errors);
 
@@ -90,7 +99,7 @@ export async function loadPipeline(options: LoadOptions): Promise<LoadedPipeline
   if (resolved.errors.length) return done(resolved.errors);
   const jobErrors = checkJobs(resolved.jobs, config);
   // As GitLab: templates (.name) alone make no pipeline, whatever the rules would say.
-  if (resolved.jobs.length === 0) jobErrors.push({ file: entry, line: 0, message: 'jobs config should contain at least one visible job (names starting with a dot are templates)' });
+  if (resolved.jobs.length === 0) jobErrors.push({ ...(options.trigger?.at ?? { file: entry, line: 0 }), message: `${options.trigger ? "the child pipeline's " : ''}jobs config should contain at least one visible job (names starting with a dot are templates)` });
   return done(jobErrors, jobErrors.length ? [] : resolved.jobs);
 }
 

@@ -31,6 +31,13 @@ export type RemoteFetcher = (url: string) => Promise<string>;
 export type ProjectFileReader = (project: string, ref: string | undefined, path: string) => Promise<string | undefined>;
 
 /**
+ * Reads a file from the artifacts of a job of the parent pipeline, for a child pipeline's
+ * `trigger:include:artifact`; undefined when the job left no such file; throws with a readable
+ * reason when the job has no artifacts to read.
+ */
+export type ArtifactFileReader = (job: string, path: string) => Promise<string | undefined>;
+
+/**
  * Paths changed by the push (or merge request) that started the pipeline, for
  * `rules:changes` and `only:changes`. `null` means "there is nothing to compare with"
  * (new branch, tag, schedule, web…), in which case GitLab treats changes as matched.
@@ -89,6 +96,8 @@ export interface PipelineContext {
   openMergeRequests?: string[];
   /** Pipeline variables (trigger, schedule, manual run, `--variable`): the highest precedence. */
   variables?: Record<string, string>;
+  /** Pipeline variables kept as written (no `$` expansion): `expand: false` variables a trigger job passed down. */
+  literalVariables?: readonly string[];
   /** Project/group/instance variables: below pipeline variables, above YAML ones. */
   projectVariables?: Record<string, string>;
   changes?: ChangedFiles;

@@ -88,12 +88,17 @@ export async function cancelJob(host: ControlHost, job: CiJobRow): Promise<CiJob
   });
 }
 
-/** Cancels every job of the pipeline that has not finished (manual jobs stay playable). */
+/**
+ * Cancels every job of the pipeline that has not finished (manual jobs stay playable), then its
+ * child pipelines that still run, whether their trigger jobs wait for them or not (as GitLab).
+ */
 export async function cancelPipeline(host: ControlHost, pipeline: CiPipelineRow, canceledBy?: string): Promise<void> {
   await host.act(pipeline, async (runner) => {
     if (canceledBy) await host.db.updateTable('ci_pipelines').set({ auto_canceled_by: canceledBy, updated_at: now() }).where('id', '=', pipeline.id).execute();
     await runner.cancelJobs(latestJobs(await jobsOf(host.db, pipeline.id)));
   });
+  const children = await host.db.selectFrom('ci_pipelines').selectAll().where('parent_pipeline_id', '=', pipeline.id).where('status', 'in', ['created', 'running', 'blocked']).execute();
+  for (const child of children) if (readPlan(child)) await cancelPipeline(host, child);
 }
 
 /**
@@ -111,7 +116,8 @@ export async function autoCancelRedundant(host: ControlHost, pipeline: CiPipelin
     .where('tag', '=', pipeline.tag)
     .where('number', '<', pipeline.number)
     .where('sha', '!=', pipeline.sha)
-    .where('status', 'in', ['created', 'running', 'pending', 'scheduled']);
+    .where('status', 'in', ['created', 'running', 'pending', 'scheduled'])
+    .where('parent_pipeline_id', 'is', null); // child pipelines go with their parent
   query = pipeline.merge_request_id === null ? query.where('merge_request_id', 'is', null) : query.where('merge_request_id', '=', pipeline.merge_request_id);
   const canceled: number[] = [];
   for (const older of await query.execute()) {

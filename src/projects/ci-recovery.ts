@@ -2,12 +2,14 @@
  * Start-up after Slipway stopped (or died) with pipelines running: jobs that were running are
  * failed with `runner_system_failure` (their processes died with Slipway) and, when their
  * `retry:` covers that reason, get a new attempt; jobs that were waiting keep waiting. The
- * pipelines then carry on in new runners (CiService.resume). Pipelines created before job
+ * pipelines then carry on in new runners (CiService.resume); trigger jobs waiting for a child
+ * pipeline go on waiting for it (the child is resumed too). Pipelines created before job
  * control (no stored plan) cannot carry on: they end failed as before.
  */
 import { readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Kysely } from 'kysely';
+import { isBridge } from '../ci/index.js';
 import { now } from '../core/ids.js';
 import type { OutputStore } from '../logs/output-store.js';
 import type { CiJobRow, Database } from '../store/schema.js';
@@ -25,7 +27,9 @@ export async function failInterruptedJobs(deps: { db: Kysely<Database>; outputs:
   for (const pipeline of pipelines) {
     const plan = readPlan(pipeline);
     const rows = await db.selectFrom('ci_jobs').selectAll().where('pipeline_id', '=', pipeline.id).where('retried', '=', 0).execute();
-    const interrupted = rows.filter((r) => (plan ? r.status === 'running' : ACTIVE.includes(r.status)));
+    // A trigger job that waits for its child pipeline runs no process: it keeps waiting.
+    const bridges = new Set(plan?.jobs.filter((j) => isBridge(j.config)).map((j) => j.name));
+    const interrupted = rows.filter((r) => (plan ? r.status === 'running' && !bridges.has(r.name) : ACTIVE.includes(r.status)));
     for (const row of interrupted) {
       const job = plan?.jobs.find((j) => j.name === row.name);
       const retry = job !== undefined && retryWanted(job, { reason: 'runner_system_failure', exitCode: null }, await earlierAttempts(db, row));

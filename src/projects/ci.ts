@@ -26,7 +26,9 @@ import { readPlan, serialisePlan } from './ci-plan-store.js';
 import { failInterruptedJobs } from './ci-recovery.js';
 import { JobSlots } from './ci-slots.js';
 import { PipelineRunner, RunnerClosed, type RunnerHost } from './pipeline-runner.js';
-import { changedPaths, commitFiles, commitInfo, defaultBranch, extractCommit, git } from './repository.js';
+import { startBridge, type ChildHost } from './ci-children.js';
+import { commitFiles, commitInfo, defaultBranch, extractCommit, git } from './repository.js';
+import { fetchRemote, pipelineChanges } from './ci-context.js';
 import { projectFileReader } from './project-includes.js';
 import { openMergeRequestRefs } from './merge-requests/open-refs.js';
 
@@ -107,7 +109,15 @@ export class CiService {
       released: (runner) => {
         if (this.runners.get(runner.pipelineId) === runner) this.runners.delete(runner.pipelineId);
       },
+      startBridge: (input) => startBridge(children, input),
+      childOf: (bridge) => o.db.selectFrom('ci_pipelines').selectAll().where('bridge_job_id', '=', bridge.id).executeTakeFirst(),
+      bridgeCanceled: (bridge) =>
+        void this.host
+          .childOf(bridge)
+          .then((child) => child && cancelPipeline(this.control, child))
+          .catch((err) => console.error(`[ci] canceling the child pipeline of job ${bridge.name} failed:`, (err as Error).message)),
     };
+    const children: ChildHost = { ...this.host, readProjectFile: (repoDir, userId) => projectFileReader(o.db, repoDir, userId), start: async (pipeline) => (await this.runnerFor(pipeline)).kick() };
     this.control = { db: o.db, locks: this.locks, act: (pipeline, change) => this.act(pipeline, change) };
   }
 
@@ -215,6 +225,8 @@ export class CiService {
           finished_at: errors.length ? stamp : null,
           plan: plan && !errors.length ? serialisePlan(plan, loaded.config ?? {}, { ...context, pipelineIid: number }, ENTRY) : null,
           auto_canceled_by: null,
+          parent_pipeline_id: null,
+          bridge_job_id: null,
         };
         await this.o.db.insertInto('ci_pipelines').values(pipeline).execute();
         const url = this.pipelineUrl(project, number);
@@ -271,13 +283,18 @@ export class CiService {
       user: { login: input.userEmail, email: input.userEmail },
       repositoryFiles: files,
       ...(input.variables ? { variables: input.variables } : {}),
-      changes: (compareTo?: string) =>
-        compareTo ? changedPaths(repoDir, [`${compareTo}...${sha}`]) : mr?.diffBaseSha ? changedPaths(repoDir, [mr.diffBaseSha, sha]) : before && !input.tag ? changedPaths(repoDir, [before, sha]) : null,
+      changes: pipelineChanges(repoDir, { sha, beforeSha: before, tag: input.tag === true, ...(mr ? { mergeRequest: mr } : {}) }),
     };
   }
 
-  /** Announces a pipeline's final status once it is stored. */
+  /** Announces a pipeline's final status once it is stored (and a waiting trigger job looks at its child again). */
   private finished(pipeline: CiPipelineRow, status: string): void {
+    if (pipeline.parent_pipeline_id) {
+      const parent = pipeline.parent_pipeline_id;
+      void this.pipelineById(parent)
+        .then((row) => row && this.act(row, async () => undefined))
+        .catch((err) => console.error(`[ci] the parent of ${pipeline.number} could not follow it:`, (err as Error).message));
+    }
     this.o.events.emit('ci.pipeline.finished', {
       projectId: pipeline.project_id,
       pipelineId: pipeline.id,
@@ -391,11 +408,4 @@ export class CiService {
   async job(projectId: string, number: number): Promise<CiJobRow | undefined> {
     return this.o.db.selectFrom('ci_jobs').selectAll().where('project_id', '=', projectId).where('number', '=', number).executeTakeFirst();
   }
-}
-
-/** include:remote over HTTP(S). */
-async function fetchRemote(url: string): Promise<string> {
-  const res = await fetch(url, { signal: AbortSignal.timeout(30_000) });
-  if (!res.ok) throw new Error(`${url} answered ${res.status}`);
-  return res.text();
 }

@@ -4,14 +4,16 @@
  * jobs with the engine's progress rules, starts pending ones in the server's job slots (each
  * attempt on the shell executor in a fresh copy of the commit, with its dependencies' stored
  * artifacts), retries failed attempts as `retry:` says, and when nothing is left to do stores
- * the pipeline's final status and announces it. The database is the source of truth: a runner
+ * the pipeline's final status and announces it. Trigger jobs take no slot: they create a child
+ * pipeline (through the host) and, with `strategy: depend`, stay running until it ends. The
+ * database is the source of truth: a runner
  * holds only what cannot be stored (running processes, timers), so a new one can pick up
  * where a dead Slipway left off.
  */
 import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Kysely } from 'kysely';
-import type { PlannedJob } from '../ci/index.js';
+import { isBridge, type PlannedJob } from '../ci/index.js';
 import { createJobRunner, parseDuration, pipelineStatus, progress, type JobResult, type JobRunner } from '../ci/run/index.js';
 import { now } from '../core/ids.js';
 import type { OutputStore, OutputWriter } from '../logs/output-store.js';
@@ -21,6 +23,7 @@ import type { CiExtensions } from './ci-extensions.js';
 import { CANCELABLE_JOB_STATUSES, earlierAttempts, insertAttempt, retryWanted, type ProjectLocks } from './ci-job-rows.js';
 import { jobStates, type StoredPlan } from './ci-plan-store.js';
 import type { JobSlots, Slot } from './ci-slots.js';
+import { bridgeOutcome, type BridgeStart } from './ci-children.js';
 import { commitFiles, extractCommit } from './repository.js';
 
 export interface RunnerHost {
@@ -38,6 +41,12 @@ export interface RunnerHost {
   finished(pipeline: CiPipelineRow, status: string): void;
   /** The runner has nothing left to do. */
   released(runner: PipelineRunner): void;
+  /** A trigger job starts: makes its child pipeline; its result if decided now, undefined while it waits. */
+  startBridge(input: BridgeStart): Promise<JobResult | undefined>;
+  /** The child pipeline a trigger job made (undefined before it was made). */
+  childOf(bridge: CiJobRow): Promise<CiPipelineRow | undefined>;
+  /** A trigger job was canceled: its child pipeline is canceled too (in the background). */
+  bridgeCanceled(bridge: CiJobRow): void;
 }
 
 interface Attempt {
@@ -58,6 +67,8 @@ export class PipelineRunner {
   private kickQueued = false;
   private readonly attempts = new Map<string, Attempt>();
   private readonly timers = new Map<string, NodeJS.Timeout>();
+  /** Logs of trigger jobs that wait for their child pipeline, by row id. */
+  private readonly bridgeLogs = new Map<string, OutputWriter>();
   /** The row of each job's attempt that is running now, by job name. */
   private readonly current = new Map<string, CiJobRow>();
   private readonly jobsByName: Map<string, PlannedJob>;
@@ -112,6 +123,11 @@ export class PipelineRunner {
         attempt.controller.abort();
         continue;
       }
+      if (row.status === 'running' && this.isBridgeRow(row)) {
+        await this.endBridge(row, { status: 'canceled' });
+        this.host.bridgeCanceled(row);
+        continue;
+      }
       attempt?.slot?.cancel();
       attempt?.controller.abort();
       this.attempts.delete(row.id);
@@ -159,6 +175,12 @@ export class PipelineRunner {
       states[t.index].row = await this.setJob(row, patch);
     }
     for (const { row, job, status } of states) {
+      if (isBridge(job.config)) {
+        if (status === 'pending' || status === 'waiting_for_resource') await this.startBridge(row, job);
+        // Waiting for its child pipeline (also after a restart): done when the child is.
+        else if (status === 'running') await this.followChild(row, job);
+        continue;
+      }
       if (status === 'scheduled' && !this.timers.has(row.id)) this.schedule(row);
       if ((status === 'pending' || status === 'waiting_for_resource') && !this.attempts.has(row.id)) await this.request(row, job);
       if (status === 'running' && !this.attempts.has(row.id)) {
@@ -202,6 +224,46 @@ export class PipelineRunner {
     }, Math.max(0, Math.min(due - Date.now(), 2_147_000_000)));
     timer.unref();
     this.timers.set(row.id, timer);
+  }
+
+  private isBridgeRow(row: CiJobRow): boolean {
+    const job = this.jobsByName.get(row.name);
+    return job !== undefined && isBridge(job.config);
+  }
+
+  /** Starts a trigger job: no slot, no process; the host makes its child pipeline. */
+  private async startBridge(row: CiJobRow, job: PlannedJob): Promise<void> {
+    const number = (await earlierAttempts(this.host.db, row)) + 1;
+    const running = await this.setJob(row, { status: 'running', started_at: now(), attempts: number });
+    const writer = this.host.outputs.open(row.log_key);
+    this.bridgeLogs.set(row.id, writer);
+    writer.line(`Trigger job on Slipway, commit ${this.pipeline.sha.slice(0, 8)} (${this.pipeline.ref}), attempt ${number}`);
+    let result: JobResult | undefined;
+    this.current.set(job.name, running); // its CI_JOB_ID, for the variables it passes down
+    try {
+      result = await this.host.startBridge({ project: this.project, parent: this.pipeline, plan: this.plan, row: running, job, runner: await this.runner(), log: (line) => writer.line(line) });
+    } catch (err) {
+      result = { status: 'failed', failureReason: 'runner_system_failure', message: `could not create the child pipeline: ${(err as Error).message}` };
+    } finally {
+      this.current.delete(job.name);
+    }
+    if (result) await this.endBridge(running, result);
+  }
+
+  /** A trigger job that waits: ends it when its child pipeline has ended. */
+  private async followChild(row: CiJobRow, job: PlannedJob): Promise<void> {
+    const result = bridgeOutcome(job, await this.host.childOf(row));
+    if (result) await this.endBridge(row, result);
+  }
+
+  private async endBridge(row: CiJobRow, result: JobResult): Promise<void> {
+    const failed = result.status === 'failed';
+    await this.setJob(row, { status: result.status, failure_reason: failed ? (result.failureReason ?? 'unknown_failure') : null, failure_message: result.message ?? null, finished_at: now() });
+    const writer = this.bridgeLogs.get(row.id) ?? this.host.outputs.open(row.log_key);
+    this.bridgeLogs.delete(row.id);
+    writer.line(result.status === 'success' ? 'Job succeeded' : `ERROR: Job ${result.status === 'canceled' ? 'canceled' : 'failed'}${result.message ? `: ${result.message}` : ''}`);
+    await writer.close();
+    this.kick();
   }
 
   /** Asks for a job slot; the job starts when it gets one (and is still pending then). */

@@ -341,6 +341,9 @@ export interface CiPipelineRow {
   plan: string | null;
   /** The number of the newer pipeline that auto-canceled this one (interruptible jobs). */
   auto_canceled_by: string | null;
+  /** A child pipeline (source parent_pipeline): the pipeline whose trigger job made it, and that job's row. */
+  parent_pipeline_id: string | null;
+  bridge_job_id: string | null;
 }
 
 export interface CiJobRow {

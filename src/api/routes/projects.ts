@@ -5,6 +5,7 @@ import { actorOf, apiKeyOf, userRef } from '../context.js';
 import { notFound, unauthorized } from '../../core/errors.js';
 import { readArtifacts } from '../../projects/ci-plan-store.js';
 import { runPipeline, type PipelineRunRequest } from '../../projects/pipeline-runs.js';
+import { childrenByBridge, upstreamOf } from '../../projects/ci-children.js';
 
 /**
  * Slipway's own CI endpoints (not in the Heroku schema): projects, their pipelines and jobs,
@@ -47,13 +48,19 @@ export function projectRoutes(app: FastifyInstance, deps: ApiDeps): void {
         `send "Authorization: Bearer <key>", or give the key as the password (any user name) when your browser asks. In a terminal: ${command}`,
     );
   };
-  const jobReply = async (project: ProjectRow, job: CiJobRow) => jobJson(deps, project, (await deps.ci.pipelineById(job.pipeline_id))!, job);
+  const jobReply = async (project: ProjectRow, job: CiJobRow) => {
+    const pipeline = (await deps.ci.pipelineById(job.pipeline_id))!;
+    return jobJson(deps, project, pipeline, job, (await childrenByBridge(deps.db, pipeline.id)).get(job.id));
+  };
+  // A child pipeline names its parent and trigger job; a trigger job, the child it made.
+  const pipelineWithParent = async (project: ProjectRow, p: CiPipelineRow) => pipelineJson(deps, project, p, await upstreamOf(deps.db, p));
   const pipelineReply = async (project: ProjectRow, pipeline: CiPipelineRow, includeRetried = false) => {
     const fresh = (await deps.ci.pipelineById(pipeline.id))!;
     const all = await deps.ci.jobs(fresh.id);
     const jobs = includeRetried ? all : all.filter((j) => j.retried !== 1);
     const stages = [...new Map(jobs.map((j) => [j.stage_index, j.stage])).entries()].sort((a, b) => a[0] - b[0]).map(([, name]) => name);
-    return { ...pipelineJson(deps, project, fresh), stages, jobs: jobs.map((j) => jobJson(deps, project, fresh, j)) };
+    const children = await childrenByBridge(deps.db, fresh.id);
+    return { ...(await pipelineWithParent(project, fresh)), stages, jobs: jobs.map((j) => jobJson(deps, project, fresh, j, children.get(j.id))) };
   };
 
   app.post('/projects', async (request, reply) => {
@@ -72,7 +79,7 @@ export function projectRoutes(app: FastifyInstance, deps: ApiDeps): void {
 
   app.get('/projects/:project/pipelines', async (request) => {
     const project = await projectOf(request);
-    return (await deps.ci.pipelines(project.id)).map((p) => pipelineJson(deps, project, p));
+    return Promise.all((await deps.ci.pipelines(project.id)).map((p) => pipelineWithParent(project, p)));
   });
 
   // GitLab's "Run pipeline": a branch or tag's current commit, with variables and inputs.
@@ -157,7 +164,7 @@ async function projectJson(deps: ApiDeps, p: ProjectRow) {
   };
 }
 
-function pipelineJson(deps: ApiDeps, project: ProjectRow, p: CiPipelineRow) {
+function pipelineJson(deps: ApiDeps, project: ProjectRow, p: CiPipelineRow, upstream?: { pipeline: CiPipelineRow; job: CiJobRow }) {
   return {
     id: p.number,
     uuid: p.id,
@@ -171,6 +178,7 @@ function pipelineJson(deps: ApiDeps, project: ProjectRow, p: CiPipelineRow) {
     failure_reason: p.failure_reason,
     auto_canceled_by: p.auto_canceled_by === null ? null : Number(p.auto_canceled_by),
     errors: JSON.parse(p.errors) as string[],
+    parent_pipeline: upstream ? { id: upstream.pipeline.number, status: upstream.pipeline.status, web_url: deps.ci.pipelineUrl(project, upstream.pipeline.number), job: { id: upstream.job.number, name: upstream.job.name } } : null,
     web_url: deps.ci.pipelineUrl(project, p.number),
     created_at: p.created_at,
     updated_at: p.updated_at,
@@ -179,7 +187,7 @@ function pipelineJson(deps: ApiDeps, project: ProjectRow, p: CiPipelineRow) {
   };
 }
 
-function jobJson(deps: ApiDeps, project: ProjectRow, pipeline: CiPipelineRow, j: CiJobRow) {
+function jobJson(deps: ApiDeps, project: ProjectRow, pipeline: CiPipelineRow, j: CiJobRow, child?: CiPipelineRow) {
   const artifacts = readArtifacts(j);
   return {
     id: j.number,
@@ -197,6 +205,7 @@ function jobJson(deps: ApiDeps, project: ProjectRow, pipeline: CiPipelineRow, j:
     scheduled_at: j.scheduled_at,
     artifacts: artifacts ? { files: artifacts.files.length, expire_at: artifacts.expires_at ?? null, download_url: `${deps.ci.jobUrl(project, j.number)}/artifacts` } : null,
     pipeline: { id: pipeline.number, ref: pipeline.ref, sha: pipeline.sha },
+    downstream_pipeline: child ? { id: child.number, status: child.status, web_url: deps.ci.pipelineUrl(project, child.number) } : null,
     web_url: deps.ci.jobUrl(project, j.number),
     log_url: `${deps.ci.jobUrl(project, j.number)}/log`,
     created_at: j.created_at,

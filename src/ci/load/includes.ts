@@ -2,7 +2,7 @@
 // includes first (nested ones before their parent, listed order, later wins), then the
 // including file on top. Loops and the 150-include limit are errors at the include line.
 import { globMatch, hasGlobMagic } from '../glob.js';
-import { isHash, type CiError, type Hash, type ProjectFileReader, type ProjectFiles, type RemoteFetcher, type SourceLocation } from '../types.js';
+import { isHash, type ArtifactFileReader, type CiError, type Hash, type ProjectFileReader, type ProjectFiles, type RemoteFetcher, type SourceLocation } from '../types.js';
 import { deepMerge } from './merge.js';
 import type { SourceMap } from './source-map.js';
 import { interpolateInputs, resolveInputs } from './inputs.js';
@@ -14,6 +14,8 @@ export interface IncludeOptions {
   files: ProjectFiles;
   fetchRemote?: RemoteFetcher;
   readProjectFile?: ProjectFileReader;
+  /** Reads `include:artifact` files of a child pipeline (trigger:include) from an earlier job. */
+  readArtifact?: ArtifactFileReader;
   /** Variables usable in include paths (project, pipeline, CI_PROJECT_*, CI_COMMIT_REF_NAME…). */
   variables?: Record<string, string>;
   /** Decides `include:rules`; without it every include applies. */
@@ -21,8 +23,10 @@ export interface IncludeOptions {
 }
 
 interface Ref {
-  kind: 'local' | 'remote' | 'project';
+  kind: 'local' | 'remote' | 'project' | 'artifact';
   name: string;
+  /** include:artifact: the job whose artifacts hold the file. */
+  job?: string;
   /** include:project: the project and ref the file is read from (local includes inside it too). */
   project?: string;
   ref?: string;
@@ -51,8 +55,18 @@ export class IncludeLoader {
     return this.loadFile({ kind: 'local', name: normalizeLocal(entry), ...(inputs ? { inputs, pipelineInputs: true } : {}) }, [], { file: entry, line: 0 });
   }
 
+  /**
+   * A child pipeline's configuration: a new top level made only of `trigger:include` entries
+   * (as GitLab builds it: `include:` of those entries), where `artifact` entries are allowed.
+   */
+  async loadTrigger(entries: unknown[], at: SourceLocation): Promise<Hash | undefined> {
+    const merged = await this.includeAll(entries, () => at, { kind: 'local', name: '' }, [], true);
+    if (merged === null) return undefined;
+    return merged ?? {};
+  }
+
   private async loadFile(ref: Ref, chain: string[], includedAt: SourceLocation): Promise<Hash | undefined> {
-    const id = ref.kind === 'project' ? `project:${ref.project}@${ref.ref ?? ''}:${ref.name}` : `${ref.kind}:${ref.name}`;
+    const id = ref.kind === 'project' ? `project:${ref.project}@${ref.ref ?? ''}:${ref.name}` : ref.kind === 'artifact' ? `artifact:${ref.job}:${ref.name}` : `${ref.kind}:${ref.name}`;
     if (chain.includes(id)) {
       const loop = [...chain.slice(chain.indexOf(id)), id].map((c) => c.replace(/^(local|remote):/, '').replace(/^project:/, '')).join(' → ');
       this.fail(includedAt, `include loop: ${loop}`);
@@ -60,7 +74,7 @@ export class IncludeLoader {
     }
     const text = await this.read(ref, includedAt);
     if (text === undefined) return undefined;
-    const shown = ref.kind === 'project' ? `${ref.project}:${ref.name}` : ref.name;
+    const shown = ref.kind === 'project' ? `${ref.project}:${ref.name}` : ref.kind === 'artifact' ? artifactFileName(ref.job!, ref.name) : ref.name;
     this.loadedFiles.push(shown);
     await loadYamlLib();
     const documents = splitDocuments(text);
@@ -98,24 +112,30 @@ export class IncludeLoader {
     }
     if (include === undefined || include === null) return own;
     const includeAt = this.sources.keyOf(value, 'include') ?? { file: shown, line: 0 };
-    const entries = Array.isArray(include) ? include : [include];
-    let merged: Hash | undefined;
-    for (let i = 0; i < entries.length; i++) {
-      const at = this.sources.keyOf(include, i) ?? includeAt;
-      for (const child of await this.expand(entries[i], at, ref)) {
-        if (++this.count > MAX_INCLUDES) {
-          this.fail(at, `too many includes: at most ${MAX_INCLUDES} files may be included`);
-          return undefined;
-        }
-        const loaded = await this.loadFile(child, [...chain, id], at);
-        if (loaded) merged = merged ? deepMerge(merged, loaded, this.sources) : loaded;
-      }
-    }
+    const merged = await this.includeAll(Array.isArray(include) ? include : [include], (i) => this.sources.keyOf(include, i) ?? includeAt, ref, [...chain, id], false);
+    if (merged === null) return undefined;
     return merged ? deepMerge(merged, own, this.sources) : own;
   }
 
+  /** Loads and merges the files of `include:` entries; null when the include limit was passed. */
+  private async includeAll(entries: unknown[], entryAt: (i: number) => SourceLocation, parent: Ref, chain: string[], artifacts: boolean): Promise<Hash | undefined | null> {
+    let merged: Hash | undefined;
+    for (let i = 0; i < entries.length; i++) {
+      const at = entryAt(i);
+      for (const child of await this.expand(entries[i], at, parent, artifacts)) {
+        if (++this.count > MAX_INCLUDES) {
+          this.fail(at, `too many includes: at most ${MAX_INCLUDES} files may be included`);
+          return null;
+        }
+        const loaded = await this.loadFile(child, chain, at);
+        if (loaded) merged = merged ? deepMerge(merged, loaded, this.sources) : loaded;
+      }
+    }
+    return merged;
+  }
+
   /** One `include:` entry → the files it names (globs expanded, rules applied). */
-  private async expand(entry: unknown, at: SourceLocation, parent: Ref): Promise<Ref[]> {
+  private async expand(entry: unknown, at: SourceLocation, parent: Ref, artifacts: boolean): Promise<Ref[]> {
     // Local includes in a file of another project are that project's files (as on GitLab).
     const within = (refs: Ref[]): Ref[] => (parent.kind === 'project' ? refs.map((r) => (r.kind === 'local' ? { ...r, kind: 'project', project: parent.project, ref: parent.ref } : r)) : refs);
     if (typeof entry === 'string') {
@@ -131,6 +151,7 @@ export class IncludeLoader {
     if (typeof entry.local === 'string') return withInputs(within(await this.locals(this.interpolate(entry.local), at, parent)));
     if (typeof entry.remote === 'string') return withInputs([{ kind: 'remote', name: this.interpolate(entry.remote) }]);
     if ('project' in entry) return withInputs(this.projectFiles(entry, at));
+    if ('artifact' in entry) return withInputs(this.artifactFile(entry, at, artifacts));
     const kind = ['template', 'component'].find((k) => k in entry);
     if (kind) {
       this.fail(at, `include:${kind} is not supported: Slipway has no copy of GitLab's ${kind === 'template' ? 'template library' : 'CI/CD catalog'}; copy the file into the repository and use include:local`);
@@ -138,6 +159,24 @@ export class IncludeLoader {
     }
     this.fail(at, 'an include entry needs one of local, remote, project, template or component');
     return [];
+  }
+
+  /** trigger:include: {artifact: path, job: name} (only there: GitLab has no such `include:`). */
+  private artifactFile(entry: Hash, at: SourceLocation, allowed: boolean): Ref[] {
+    if (!allowed) {
+      this.fail(at, 'include:artifact is only allowed in trigger:include (child pipelines)');
+      return [];
+    }
+    if (typeof entry.artifact !== 'string' || typeof entry.job !== 'string' || entry.job === '') {
+      this.fail(at, 'trigger:include:artifact needs the file and the job that made it: {artifact: path, job: name}');
+      return [];
+    }
+    const name = normalizeLocal(entry.artifact);
+    if (!/\.ya?ml$/.test(name)) {
+      this.fail(at, `included artifact "${entry.artifact}" must end in .yml or .yaml`);
+      return [];
+    }
+    return [{ kind: 'artifact', name, job: entry.job }];
   }
 
   /** include: {project, ref?, file: path | [paths]}. */
@@ -186,6 +225,7 @@ export class IncludeLoader {
       return text;
     }
     if (ref.kind === 'project') return this.readProject(ref, at);
+    if (ref.kind === 'artifact') return this.readArtifact(ref, at);
     if (!this.options.fetchRemote) {
       this.fail(at, `include:remote "${ref.name}" cannot be fetched here (no fetcher configured)`);
       return undefined;
@@ -214,6 +254,21 @@ export class IncludeLoader {
     }
   }
 
+  private async readArtifact(ref: Ref, at: SourceLocation): Promise<string | undefined> {
+    if (!this.options.readArtifact) {
+      this.fail(at, `include:artifact "${ref.name}" of job ${ref.job} can only be read while the pipeline runs`);
+      return undefined;
+    }
+    try {
+      const text = await this.options.readArtifact(ref.job!, ref.name);
+      if (text === undefined) this.fail(at, `job ${ref.job} has no artifact file "${ref.name}"`);
+      return text;
+    } catch (e) {
+      this.fail(at, `include:artifact "${ref.name}" of job ${ref.job}: ${(e as Error).message}`);
+      return undefined;
+    }
+  }
+
   private interpolate(text: string): string {
     const vars = this.options.variables ?? {};
     return text.replace(/\$(?:\{(\w+)\}|(\w+))/g, (whole, a: string | undefined, b: string | undefined) => vars[(a ?? b) as string] ?? whole);
@@ -225,3 +280,6 @@ export class IncludeLoader {
 }
 
 const normalizeLocal = (path: string): string => path.replace(/^\.?\/+/, '');
+
+/** How an artifact file of a child pipeline's configuration is named in errors: where it lives. */
+export const artifactFileName = (job: string, path: string): string => `artifacts/${job}/${path}`;

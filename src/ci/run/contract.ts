@@ -26,11 +26,19 @@ export type FailureReason =
   | 'runner_unsupported'
   | 'unmet_prerequisites'
   | 'data_integrity_failure'
-  | 'unknown_failure';
+  | 'unknown_failure'
+  // trigger jobs (bridges)
+  | 'downstream_pipeline_creation_failed'
+  | 'reached_max_descendant_pipelines_depth'
+  | 'invalid_bridge_trigger';
 
 /** How one attempt ended. */
 export interface JobResult {
-  status: 'success' | 'failed' | 'canceled';
+  /**
+   * `waiting`: only for a trigger job with `strategy: depend` whose child pipeline ended
+   * blocked behind a manual job; the job stays `running`, as on GitLab.
+   */
+  status: 'success' | 'failed' | 'canceled' | 'waiting';
   /** The exit code of the failing command (script failures only). */
   exitCode?: number;
   failureReason?: FailureReason;

@@ -8,5 +8,6 @@ export { cacheSpecs, restoreCache, saveCache, type CacheSpec } from './cache.js'
 export { jobVariables, environmentSlug, LineMasker, MIN_MASKED_LENGTH, type JobVariableSources } from './variables.js';
 export { checkout, sourceTree, type SourceTree } from './workspace.js';
 export { parseDuration } from './duration.js';
-export { runLocalPipeline, createJobRunner, loadPipelineCached, selectJobs, ciStateDir, UnknownJobError, type ArtifactStore, type JobRunner, type LocalRunOptions, type LocalRunResult } from './local.js';
+export { runLocalPipeline, createJobRunner, loadPipelineCached, selectJobs, ciStateDir, UnknownJobError, type ArtifactStore, type DownstreamInfo, type DownstreamReporting, type JobRunner, type LocalRunOptions, type LocalRunResult } from './local.js';
+export { bridgeRefusal, dependentResult, forwardedVariables, planChild, type ChildOutcome, type ChildPlan } from './bridge.js';
 export { progress, pipelineStatus, failureAllowed, ACTIVE_STATUSES, type JobState, type Transition } from './progress.js';

@@ -8,14 +8,17 @@ import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { Plan, PlannedJob } from '../plan/plan.js';
-import { type Hash, type PipelineContext } from '../types.js';
 import { predefinedVariables, slugify } from '../variables/predefined.js';
 import { expandString } from '../variables/expand.js';
 import { artifactSources, artifactSpec, collectPaths, copyFiles, expiryOf, keepsArtifacts, readDotenv, type StoredArtifacts } from './artifacts.js';
 import { cacheSpecs, gitLastCommits, restoreCache, saveCache } from './cache.js';
-import type { Executor, JobRecord, JobResult, PipelineResult, SchedulerHooks } from './contract.js';
+import type { JobResult } from './contract.js';
 import { parseDuration } from './duration.js';
-import { Scheduler } from './scheduler.js';
+import { Scheduler, type RunAttempt } from './scheduler.js';
+import { SlotPool } from './slot-pool.js';
+import { localBridges } from './local-downstream.js';
+import type { JobPreparation, JobRunner, LocalRunOptions, LocalRunResult } from './local-options.js';
+import { isBridge } from '../plan/trigger.js';
 import { bwrapWorks, ShellExecutor } from './shell-executor.js';
 import { containerRouter, usesContainers } from './docker-select.js';
 import { jobVariables } from './variables.js';
@@ -23,6 +26,7 @@ import { checkout, sourceTree, type SourceTree } from './workspace.js';
 import { fastHash } from '../fast-hash.js';
 
 export { loadPipelineCached } from './config-cache.js';
+export type { ArtifactStore, DownstreamInfo, DownstreamReporting, JobPreparation, JobRunner, LocalRunOptions, LocalRunResult } from './local-options.js';
 
 export const DEFAULT_TIMEOUT_SECONDS = 3600;
 export const AFTER_SCRIPT_TIMEOUT_SECONDS = 300;
@@ -58,87 +62,6 @@ export function selectJobs(plan: Plan, names: readonly string[]): { jobs: Planne
   return { jobs: plan.jobs.filter((j) => keep.has(j.name)), unknown };
 }
 
-export interface LocalRunOptions {
-  /** The project directory (a git work tree's top level). */
-  projectDir: string;
-  plan: Plan;
-  config: Hash;
-  context: PipelineContext;
-  /** The pipeline file, for CI_CONFIG_PATH. */
-  entry?: string;
-  /** The files a checkout holds (default: git ls-files -co --exclude-standard). */
-  files?: readonly string[];
-  /** Run only these jobs (plus what they need); named manual jobs are played. */
-  only?: readonly string[];
-  /** Manual jobs to play. */
-  manual?: readonly string[];
-  concurrency?: number;
-  /** 'auto' (default): bubblewrap when it works. */
-  sandbox?: 'auto' | 'on' | 'off';
-  /** Run jobs that set `image:`/`services:` on the shell executor anyway. */
-  shellForImages?: boolean;
-  /** Values to mask in logs. */
-  masked?: readonly string[];
-  /** Keeps job directories and artifacts (in runDir) after the run. */
-  keep?: boolean;
-  /** Default: ciStateDir(projectDir). */
-  stateDir?: string;
-  executor?: Executor;
-  hooks?: SchedulerHooks;
-  /** Job output, masked, in lines. */
-  onOutput?(job: PlannedJob, text: string): void;
-  signal?: AbortSignal;
-  /** Server mode: the ids and URLs the server gave the pipeline and its jobs (default: a local counter). */
-  ids?: { pipelineId: number; pipelineIid: number; pipelineUrl: string; createdAt?: string; job(job: PlannedJob): { id: number; url: string } };
-  /** Server mode: artifacts kept outside the run directory (durable, per job attempt). */
-  artifactStore?: ArtifactStore;
-  /** Where job directories go (default: a new temporary directory); removed at the end unless `keep`. */
-  workDir?: string;
-  /** CI_RUNNER_DESCRIPTION (default `slipway ci run`). */
-  runnerDescription?: string;
-  /**
-   * Server mode: called before each attempt with the job's predefined variables; may add
-   * predefined variables (CI_JOB_TOKEN…), replace the project variables for this job
-   * (environment scopes), add values to mask, and give file variables to write.
-   */
-  prepareJob?(job: PlannedJob, info: { attempt: number; timeoutMs: number; predefined: Record<string, string> }): Promise<JobPreparation | undefined>;
-  /** Directories put first on every job's PATH and paths bound read-only into job sandboxes. */
-  jobTools?: { path: readonly string[]; binds: readonly string[] };
-}
-
-export interface JobPreparation {
-  predefined?: Record<string, string>;
-  projectVariables?: Record<string, string>;
-  masked?: readonly string[];
-  /** Absolute path → contents (file-type variables), written with mode 0600 after the checkout. */
-  files?: Record<string, string>;
-}
-
-/** Where a server keeps artifacts: what earlier jobs left, and where a job's go. */
-export interface ArtifactStore {
-  /** The artifacts of the pipeline's jobs so far (the newest attempt of each), in pipeline order. */
-  list(): Promise<StoredArtifacts[]>;
-  /** The (emptied) directory for this attempt's artifacts. */
-  dir(job: PlannedJob): string;
-  save(job: PlannedJob, entry: StoredArtifacts): Promise<void>;
-}
-
-/** One run's job attempts: what the scheduler (local) or the server's pipeline runner calls. */
-export interface JobRunner {
-  runDir: string;
-  runAttempt(job: PlannedJob, context: { attempt: number; signal: AbortSignal; record: Pick<JobRecord, 'played'> }): Promise<JobResult>;
-  resourceGroup(job: PlannedJob): string | undefined;
-  artifacts: StoredArtifacts[];
-  executorName(): string;
-  close(): Promise<void>;
-}
-
-export interface LocalRunResult extends PipelineResult {
-  runDir: string;
-  executor: string;
-  artifacts: StoredArtifacts[];
-}
-
 export class UnknownJobError extends Error {}
 
 export async function runLocalPipeline(options: LocalRunOptions): Promise<LocalRunResult> {
@@ -146,15 +69,21 @@ export async function runLocalPipeline(options: LocalRunOptions): Promise<LocalR
   const selected = selectJobs(plan, options.only ?? []);
   if (selected.unknown.length) throw new UnknownJobError(`No job named ${selected.unknown.map((n) => JSON.stringify(n)).join(', ')} in this pipeline.`);
   const manual = new Set([...(options.manual ?? []), ...selected.jobs.filter((j) => options.only?.some((n) => n === j.name || n === j.baseName)).map((j) => j.name)]);
+  // --manual may name jobs of child pipelines, which exist only once their trigger job runs.
+  const namesChildJobs = options.parentRun !== undefined || plan.jobs.some((j) => isBridge(j.config));
   for (const name of options.manual ?? []) {
-    if (!plan.jobs.some((j) => j.name === name || j.baseName === name)) throw new UnknownJobError(`--manual ${JSON.stringify(name)}: no such job in this pipeline.`);
+    if (!namesChildJobs && !plan.jobs.some((j) => j.name === name || j.baseName === name)) throw new UnknownJobError(`--manual ${JSON.stringify(name)}: no such job in this pipeline.`);
     for (const j of plan.jobs) if (j.baseName === name) manual.add(j.name);
   }
   const runner = await createJobRunner(options, selected.jobs);
-  const scheduler = new Scheduler({ jobs: selected.jobs, runAttempt: runner.runAttempt, concurrency: options.concurrency, manual, hooks: options.hooks, signal: options.signal, resourceGroup: runner.resourceGroup });
+  const slots = options.parentRun?.slots ?? new SlotPool(Math.max(1, Math.floor(options.concurrency ?? 1)));
+  const bridges = localBridges(options, runner, slots, runLocalPipeline);
+  const runAttempt: RunAttempt = (job, context) => (isBridge(job.config) ? bridges.runAttempt(job, context) : runner.runAttempt(job, context));
+  const scheduler = new Scheduler({ jobs: selected.jobs, runAttempt, slots, manual, hooks: options.hooks, signal: options.signal, resourceGroup: runner.resourceGroup, notRun: bridges.notRun });
   try {
     const result = await scheduler.run();
-    return { ...result, runDir: runner.runDir, executor: runner.executorName(), artifacts: runner.artifacts };
+    await bridges.settled();
+    return { ...result, runDir: runner.runDir, executor: runner.executorName(), artifacts: runner.artifacts, children: bridges.children };
   } finally {
     await runner.close();
   }
@@ -177,7 +106,7 @@ export async function createJobRunner(options: LocalRunOptions, jobs: readonly P
   const routeContainers = containerRouter({ shellForImages: options.shellForImages, projectVariables: context.projectVariables, pipelineVariables: context.variables });
   const executorsUsed = new Set<string>();
   const basePath = [...(options.jobTools?.path ?? []), process.env.PATH ?? ''].filter(Boolean).join(':');
-  const tree: SourceTree = await sourceTree(options.projectDir, options.files);
+  const tree: SourceTree = options.tree ?? (await sourceTree(options.projectDir, options.files));
   const tracked = new Set(tree.files);
   const lastCommits = gitLastCommits(options.projectDir);
 
@@ -263,6 +192,7 @@ export async function createJobRunner(options: LocalRunOptions, jobs: readonly P
       dotenv,
       projectVariables: prepared?.projectVariables ?? context.projectVariables,
       pipelineVariables: context.variables,
+      literalPipelineVariables: context.literalVariables,
       base: { PATH: basePath, HOME: process.env.HOME ?? '' },
     });
     const strategy = variables.GIT_STRATEGY;
@@ -338,6 +268,23 @@ export async function createJobRunner(options: LocalRunOptions, jobs: readonly P
     return result;
   };
 
+  const bridgeVariables: JobRunner['bridgeVariables'] = async (job, played) => {
+    const dotenv: Record<string, string> = {};
+    for (const s of artifactSources(job, options.artifactStore ? await options.artifactStore.list() : stored)) Object.assign(dotenv, s.dotenv);
+    const assigned = options.ids?.job(job);
+    const jobId = assigned?.id ?? ++jobCounter + pipelineId * 1000;
+    const own = { CI_JOB_ID: String(jobId), CI_JOB_URL: assigned?.url ?? `${predefined.CI_PROJECT_URL}/-/jobs/${jobId}`, CI_JOB_STARTED_AT: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'), ...(played ? { CI_JOB_MANUAL: 'true' } : {}) };
+    const variables = jobVariables({ job, config: options.config, predefined: { ...predefined, ...jobPredefined(job), ...own }, dotenv, projectVariables: context.projectVariables, pipelineVariables: context.variables, literalPipelineVariables: context.literalVariables });
+    return { variables, dotenv };
+  };
+  // trigger:include:artifact reads from the newest attempt of the job that left the file.
+  const readArtifact: JobRunner['readArtifact'] = async (jobName, path) => {
+    const all = options.artifactStore ? await options.artifactStore.list() : stored;
+    const entry = [...all].reverse().find((s) => s.job === jobName);
+    if (!entry) throw new Error(`job ${jobName} left no artifacts in this pipeline`);
+    return entry.files.includes(path) ? readFileSync(join(entry.dir, path), 'utf8') : undefined;
+  };
+
   const resourceGroup = (job: PlannedJob) => {
     const group = job.config.resource_group;
     if (typeof group !== 'string' || group === '') return undefined;
@@ -348,7 +295,7 @@ export async function createJobRunner(options: LocalRunOptions, jobs: readonly P
     await Promise.all(removals);
     if (!options.keep) rmSync(runDir, { recursive: true, force: true });
   };
-  return { runDir, runAttempt, resourceGroup, artifacts: stored, executorName: () => [...executorsUsed].join(' + ') || executor.name, close };
+  return { runDir, tree, runAttempt, bridgeVariables, readArtifact, resourceGroup, artifacts: stored, executorName: () => [...executorsUsed].join(' + ') || executor.name, close };
 }
 
 /** Writes file variables (mode 0600); returns the directories made for them. */

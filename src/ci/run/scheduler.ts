@@ -1,14 +1,17 @@
 // Decides which job runs when, as GitLab does: stage order, the `needs` DAG, `when`
 // (on_success, on_failure, always, manual, delayed), allow_failure (incl. exit_codes), retry,
-// resource_group serialisation and cancellation, under a concurrency limit.
+// resource_group serialisation and cancellation, under a concurrency limit. Trigger jobs
+// (bridges) take no slot of that limit: they run no script, they create a downstream pipeline.
 //
 // Cost is linear in jobs + needs edges: every job is evaluated once, when its prerequisites
 // are complete. Stage-based jobs wait on a per-stage counter of unfinished jobs (no walks over
 // earlier stages), needs-based jobs on a counter of unfinished needs.
 import type { PlannedJob } from '../plan/plan.js';
+import { isBridge } from '../plan/trigger.js';
 import { isHash } from '../types.js';
 import type { FailureReason, JobRecord, JobResult, JobStatus, PipelineResult, SchedulerHooks } from './contract.js';
 import { parseDuration } from './duration.js';
+import { SlotPool } from './slot-pool.js';
 
 export interface AttemptContext {
   attempt: number;
@@ -23,8 +26,12 @@ export interface SchedulerOptions {
   /** The planned jobs, in plan order (stage, then file order). */
   jobs: readonly PlannedJob[];
   runAttempt: RunAttempt;
-  /** How many jobs may run at once (default 1). */
+  /** How many jobs may run at once (default 1); `slots` replaces it. */
   concurrency?: number;
+  /** Slots shared with other schedulers (the child pipelines of the same run). */
+  slots?: SlotPool;
+  /** Jobs this run does not start: why (they end skipped, with that note, when their turn comes). */
+  notRun?(job: PlannedJob): string | undefined;
   /** Manual jobs to play. */
   manual?: Iterable<string>;
   hooks?: SchedulerHooks;
@@ -72,6 +79,8 @@ interface Node {
   controller?: AbortController;
   timer?: NodeJS.Timeout;
   group?: string;
+  /** Holds a slot of the pool (script jobs do while they run; bridges never). */
+  slotted: boolean;
   retry: RetryPolicy;
 }
 
@@ -83,7 +92,7 @@ export class Scheduler {
   private readonly byStage: Node[][];
   private readonly remaining: number[];
   private readonly stageFailed: boolean[];
-  private readonly concurrency: number;
+  private readonly slots: SlotPool;
   private readonly played: Set<string>;
   private stagePointer = 0;
   private failedBefore = false;
@@ -101,7 +110,7 @@ export class Scheduler {
   private started = 0;
 
   constructor(private readonly options: SchedulerOptions) {
-    this.concurrency = Math.max(1, Math.floor(options.concurrency ?? 1));
+    this.slots = options.slots ?? new SlotPool(Math.max(1, Math.floor(options.concurrency ?? 1)));
     this.played = new Set(options.manual ?? []);
     const stagePositions = [...new Set(options.jobs.map((j) => j.stageIndex))].sort((a, b) => a - b);
     const posOf = new Map(stagePositions.map((s, i) => [s, i]));
@@ -111,7 +120,7 @@ export class Scheduler {
     const byName = new Map<string, Node>();
     this.nodes = options.jobs.map((job) => {
       const record: JobRecord = { job, status: 'created', attempts: 0, allowedFailure: false, played: job.when === 'manual' && this.played.has(job.name), durationMs: 0 };
-      const node: Node = { record, stagePos: posOf.get(job.stageIndex)!, needs: null, dependents: [], pendingNeeds: 0, countedInStage: false, terminal: false, retry: retryPolicy(job.config.retry) };
+      const node: Node = { record, stagePos: posOf.get(job.stageIndex)!, needs: null, dependents: [], pendingNeeds: 0, countedInStage: false, terminal: false, slotted: false, retry: retryPolicy(job.config.retry) };
       byName.set(job.name, node);
       return node;
     });
@@ -142,11 +151,13 @@ export class Scheduler {
     const onAbort = () => this.cancel();
     if (signal?.aborted) this.cancel();
     signal?.addEventListener('abort', onAbort, { once: true });
+    const unsubscribe = this.slots.subscribe(() => this.pump());
     for (const node of this.nodes) if (node.needs !== null && node.pendingNeeds === 0) this.evaluate(node, false, false);
     this.advanceStages();
     this.pump();
     return done.then(() => {
       signal?.removeEventListener('abort', onAbort);
+      unsubscribe();
       return this.result();
     });
   }
@@ -164,7 +175,9 @@ export class Scheduler {
     this.canceled = true;
     for (const node of this.nodes) {
       const status = node.record.status;
-      if (status === 'running') {
+      if (status === 'running' && !node.controller && !node.terminal) {
+        this.finish(node, 'canceled', 'the pipeline was canceled'); // a bridge waiting for its child pipeline
+      } else if (status === 'running') {
         if (!options.interruptibleOnly || node.record.job.interruptible === true) node.controller?.abort();
       } else if (!node.terminal) {
         if (node.timer) {
@@ -183,7 +196,8 @@ export class Scheduler {
     let status: PipelineResult['status'] = 'success';
     if (this.records.some((r) => r.status === 'failed' && !r.allowedFailure)) status = 'failed';
     else if (this.canceled) status = 'canceled';
-    else if (this.records.some((r) => r.status === 'created' || (r.status === 'manual' && !r.job.allowFailure))) status = 'blocked';
+    // `running` after the end: a bridge whose child pipeline waits for a manual job.
+    else if (this.records.some((r) => r.status === 'created' || r.status === 'running' || (r.status === 'manual' && !r.job.allowFailure))) status = 'blocked';
     for (const node of this.nodes) {
       if (node.record.status !== 'created') continue;
       const waiting = node.needs?.filter((n) => !n.terminal).map((n) => n.record.job.name);
@@ -236,6 +250,8 @@ export class Scheduler {
   }
 
   private enqueue(node: Node): void {
+    const notRun = this.options.notRun?.(node.record.job);
+    if (notRun !== undefined) return this.finish(node, 'skipped', notRun);
     this.setStatus(node, 'pending');
     this.queue.push(node);
   }
@@ -291,19 +307,27 @@ export class Scheduler {
   }
 
   private pump(): void {
-    while (this.running < this.concurrency && this.queueHead < this.queue.length) {
-      const node = this.queue[this.queueHead++];
-      if (node.record.status !== 'pending') continue;
+    while (this.queueHead < this.queue.length) {
+      const node = this.queue[this.queueHead];
+      if (node.record.status !== 'pending') {
+        this.queueHead++;
+        continue;
+      }
       const group = node.group ? undefined : this.options.resourceGroup?.(node.record.job);
+      if (group && this.heldGroups.has(group)) {
+        this.queueHead++;
+        const waiters = this.groupWaiters.get(group) ?? [];
+        waiters.push(node);
+        this.groupWaiters.set(group, waiters);
+        this.waitingForResource++;
+        this.setStatus(node, 'waiting_for_resource', `waiting for resource_group ${group}`);
+        continue;
+      }
+      const slotted = !isBridge(node.record.job.config);
+      if (slotted && !this.slots.tryTake()) break; // woken when a slot is given back
+      this.queueHead++;
+      node.slotted = slotted;
       if (group) {
-        if (this.heldGroups.has(group)) {
-          const waiters = this.groupWaiters.get(group) ?? [];
-          waiters.push(node);
-          this.groupWaiters.set(group, waiters);
-          this.waitingForResource++;
-          this.setStatus(node, 'waiting_for_resource', `waiting for resource_group ${group}`);
-          continue;
-        }
         this.heldGroups.add(group);
         node.group = group;
       }
@@ -351,6 +375,10 @@ export class Scheduler {
       return;
     }
     this.running--;
+    if (node.slotted) {
+      node.slotted = false;
+      this.slots.release();
+    }
     if (node.group) {
       const waiters = this.groupWaiters.get(node.group);
       while (waiters?.length && waiters[0].terminal) waiters.shift(); // canceled while waiting
@@ -363,6 +391,11 @@ export class Scheduler {
         // The group stays held: it passes straight to the next waiter.
       } else this.heldGroups.delete(node.group);
       node.group = undefined;
+    }
+    if (result.status === 'waiting') {
+      // A bridge whose child pipeline waits for a manual job: it stays running (as on GitLab).
+      record.note = result.message;
+      return this.pump();
     }
     if (result.status === 'failed') {
       const codes = record.job.allowFailureExitCodes;

@@ -19,6 +19,8 @@ export interface JobVariableSources {
   dotenv?: Record<string, string>;
   projectVariables?: Record<string, string>;
   pipelineVariables?: Record<string, string>;
+  /** Pipeline variables not to expand (see PipelineContext.literalVariables). */
+  literalPipelineVariables?: readonly string[];
   /** The runner's environment, used only for names no CI variable defines (PATH, HOME…). */
   base?: Record<string, string>;
 }
@@ -29,7 +31,7 @@ interface Entry {
 }
 
 /** Names the YAML declares with `expand: false` (globally, or in the job). */
-function literalNames(job: PlannedJob, config: Hash | undefined): Set<string> {
+export function literalNames(job: PlannedJob, config: Hash | undefined): Set<string> {
   const names = new Set<string>();
   for (const source of [config?.variables, job.config.variables]) {
     for (const [name, declared] of Object.entries(readVariables(source))) {
@@ -52,7 +54,8 @@ export function jobVariables(sources: JobVariableSources): Record<string, string
   put(environmentVariables(sources.job, (name) => entries.get(name)?.value), false);
   put(sources.dotenv, false);
   put(sources.projectVariables, true);
-  put(sources.pipelineVariables, true);
+  const literalPipeline = new Set(sources.literalPipelineVariables ?? []);
+  put(sources.pipelineVariables, (name) => !literalPipeline.has(name));
   return expandEntries(entries, sources.base ?? {});
 }
 

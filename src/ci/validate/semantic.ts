@@ -50,6 +50,7 @@ export function checkJobs(jobs: JobDefinition[], config: Hash): CiError[] {
     if (c.script === undefined && c.run === undefined && c.trigger === undefined) {
       fail(job.at, `${job.name}: a job needs script (or run, or trigger); add script, or start its name with a dot to make it a template`);
     }
+    if (c.trigger !== undefined && c.trigger !== null) checkBridge(job, fail);
     const stage = jobStage(c);
     if (!stageIndex.has(stage)) fail(job.keyAt('stage'), `${job.name}: stage "${stage}" is not declared in stages (${stages.join(', ')})`);
     if (c.when === 'never') fail(job.keyAt('when'), `${job.name}: when: never is only allowed inside rules`);
@@ -87,6 +88,15 @@ export function checkJobs(jobs: JobDefinition[], config: Hash): CiError[] {
   errors.push(...findNeedsCycles(jobs, byName));
   return errors;
 }
+
+/** GitLab's bridge entry: no script, and `when` without `delayed`. */
+function checkBridge(job: JobDefinition, fail: (at: SourceLocation, message: string) => void): void {
+  const c = job.config;
+  if (c.script !== undefined) fail(job.keyAt('script'), `${job.name}: a trigger job runs no script: remove script, or make the trigger a job of its own`);
+  if (typeof c.when === 'string' && c.when !== 'never' && !BRIDGE_WHEN.includes(c.when)) fail(job.keyAt('when'), `${job.name}: when of a trigger job should be one of: ${BRIDGE_WHEN.join(', ')}`);
+}
+
+const BRIDGE_WHEN = ['on_success', 'on_failure', 'always', 'manual'];
 
 /** `build: [a, b]` or `build 1/2` refers to the job `build`. */
 export function baseName(name: string, known: Map<string, unknown>): string {

@@ -17,7 +17,8 @@ const MR_DESCRIPTION_LIMIT = 2700;
 
 export function predefinedVariables(ctx: PipelineContext): Record<string, string> {
   const v: Record<string, string> = { CI: 'true', GITLAB_CI: 'true' };
-  const mr = ctx.source === 'merge_request_event' ? ctx.mergeRequest : undefined;
+  // A child pipeline of a merge request pipeline is one too (GitLab passes the merge request down).
+  const mr = ctx.source === 'merge_request_event' || ctx.source === 'parent_pipeline' ? ctx.mergeRequest : undefined;
   const refName = mr ? mr.sourceBranch : (ctx.tag ?? ctx.branch ?? '');
   const server = new URL(ctx.serverUrl ?? 'http://localhost');
   const projectPath = ctx.projectPath;

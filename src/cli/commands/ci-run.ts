@@ -2,8 +2,8 @@
 // lines, the summary table, --json, Ctrl-C. Loaded only when `ci run` is used.
 import { availableParallelism } from 'node:os';
 import type { LoadedPipeline, PipelineContext, PlannedJob } from '../../ci/index.js';
-import { planPipeline } from '../../ci/index.js';
-import { MIN_MASKED_LENGTH, runLocalPipeline, UnknownJobError, type JobRecord, type LocalRunResult } from '../../ci/run/index.js';
+import { isBridge, planPipeline } from '../../ci/index.js';
+import { MIN_MASKED_LENGTH, runLocalPipeline, UnknownJobError, type JobRecord, type LocalRunResult, type SchedulerHooks } from '../../ci/run/index.js';
 import { str, strs, type Flags } from '../args.js';
 import { CliError, err, printJson } from '../output.js';
 
@@ -44,15 +44,39 @@ export async function ciRun(options: { cwd: string; flags: Flags; jobs: string[]
   const logStream = json ? process.stderr : process.stdout;
   const colours = Boolean(logStream.isTTY) && !process.env.NO_COLOR && process.env.TERM !== 'dumb';
   const paint = (code: string, text: string) => (colours ? `\u001b[${code}m${text}\u001b[0m` : text);
+  // Jobs of child pipelines are named after the trigger jobs above them: `child » unit`.
   const width = Math.min(32, Math.max(0, ...plan.jobs.map((j) => j.name.length)));
   const prefixes = new Map<string, string>();
-  plan.jobs.forEach((j, i) => prefixes.set(j.name, paint(PALETTE[i % PALETTE.length], j.name.length > width ? `${j.name.slice(0, width - 1)}…` : j.name.padEnd(width))));
-  const write = (job: PlannedJob, text: string) => {
-    const prefix = prefixes.get(job.name) ?? job.name;
+  const prefixOf = (label: string, nested = false) => {
+    let prefix = prefixes.get(label);
+    if (prefix === undefined) {
+      const limit = nested ? 64 : 32; // a child job's name comes after its trigger jobs' names
+      prefix = paint(PALETTE[prefixes.size % PALETTE.length], label.length > limit ? `${label.slice(0, limit - 1)}…` : label.padEnd(width));
+      prefixes.set(label, prefix);
+    }
+    return prefix;
+  };
+  plan.jobs.forEach((j) => prefixOf(j.name));
+  const writer = (path: string[]) => (job: PlannedJob, text: string) => {
+    const prefix = prefixOf(labelOf(path, job.name), path.length > 0);
     const lines = text.endsWith('\n') ? text.slice(0, -1).split('\n') : text.split('\n');
     let chunk = '';
     for (const line of lines) chunk += `${prefix} ${line.startsWith('$ ') ? paint('32', line) : line}\n`;
     logStream.write(chunk);
+  };
+  const write = writer([]);
+  const hooksFor = (path: string[]): SchedulerHooks => {
+    const say = writer(path);
+    return {
+      onJobState(record, previous) {
+        if (record.status === 'running' && previous !== 'running') say(record.job, paint('2', `starting (${record.job.stage}${record.attempts > 1 ? `, attempt ${record.attempts}` : ''})`));
+        else if (record.status === 'success' || record.status === 'failed' || record.status === 'canceled') say(record.job, paint(record.status === 'success' ? '32' : record.allowedFailure ? '33' : '31', `${statusWord(record)} in ${seconds(record.durationMs)}`));
+        else if (record.status === 'skipped' && isBridge(record.job.config) && record.note?.startsWith('not run')) say(record.job, paint('33', record.note));
+      },
+      onRetry(record) {
+        say(record.job, paint('33', `retrying (${record.result?.message ?? record.result?.failureReason ?? 'failed'})`));
+      },
+    };
   };
 
   const controller = new AbortController();
@@ -82,15 +106,8 @@ export async function ciRun(options: { cwd: string; flags: Flags; jobs: string[]
       keep: flags.keep === true,
       signal: controller.signal,
       onOutput: write,
-      hooks: {
-        onJobState(record, previous) {
-          if (record.status === 'running' && previous !== 'running') write(record.job, paint('2', `starting (${record.job.stage}${record.attempts > 1 ? `, attempt ${record.attempts}` : ''})`));
-          else if (record.status === 'success' || record.status === 'failed' || record.status === 'canceled') write(record.job, paint(record.status === 'success' ? '32' : record.allowedFailure ? '33' : '31', `${statusWord(record)} in ${seconds(record.durationMs)}`));
-        },
-        onRetry(record) {
-          write(record.job, paint('33', `retrying (${record.result?.message ?? record.result?.failureReason ?? 'failed'})`));
-        },
-      },
+      hooks: hooksFor([]),
+      downstream: (child) => ({ hooks: hooksFor(child.path), onOutput: writer(child.path) }),
     });
   } catch (e) {
     if (e instanceof UnknownJobError) throw new CliError(e.message);
@@ -100,21 +117,10 @@ export async function ciRun(options: { cwd: string; flags: Flags; jobs: string[]
     process.off('SIGTERM', onSigint);
   }
 
-  const summary = result.jobs.map((r) => ({
-    name: r.job.name,
-    stage: r.job.stage,
-    status: r.status,
-    allow_failure: r.allowedFailure,
-    exit_code: r.result?.exitCode ?? null,
-    failure_reason: r.status === 'failed' ? (r.result?.failureReason ?? null) : null,
-    attempts: r.attempts,
-    duration_ms: r.durationMs,
-    ...(r.note && (r.status === 'skipped' || r.status === 'created' || r.status === 'manual') ? { note: r.note } : {}),
-  }));
   if (json) {
-    printJson({ status: result.status, executor: result.executor, duration_ms: result.durationMs, jobs: summary });
+    printJson({ status: result.status, executor: result.executor, duration_ms: result.durationMs, jobs: jsonJobs(result) });
   } else {
-    const rows = result.jobs.map((r) => [r.job.name, r.job.stage, colourStatus(r, paint), r.attempts ? seconds(r.durationMs) : '', r.note && r.status !== 'success' && r.status !== 'failed' ? r.note : '']);
+    const rows = tableRows(result, []).map(({ label, r, child }) => [label, r.job.stage, colourStatus(r, paint), r.attempts ? seconds(r.durationMs) : '', child ? `child pipeline ${colourPipeline(child.status, paint)}` : r.note && r.status !== 'success' && r.status !== 'failed' ? r.note : '']);
     const header = ['job', 'stage', 'status', 'duration', ''];
     const visible = (s: string) => s.replace(/\u001b\[[0-9;]*m/g, '').length;
     const widths = header.map((h, i) => Math.max(visible(h), ...rows.map((r) => visible(r[i]))));
@@ -123,6 +129,36 @@ export async function ciRun(options: { cwd: string; flags: Flags; jobs: string[]
     logStream.write(`pipeline ${colourPipeline(result.status, paint)} in ${seconds(result.durationMs)} (${result.executor}${result.executor.includes('bubblewrap') ? '' : ', no sandbox'})\n`);
   }
   return result.status === 'failed' ? 1 : result.status === 'canceled' ? 130 : 0;
+}
+
+const labelOf = (path: string[], name: string): string => [...path, name].join(' » ');
+
+/** The summary's jobs; a trigger job carries the child pipeline it made (`downstream_pipeline`). */
+function jsonJobs(result: LocalRunResult): unknown[] {
+  return result.jobs.map((r) => {
+    const child = result.children.get(r.job.name);
+    return {
+      name: r.job.name,
+      stage: r.job.stage,
+      status: r.status,
+      allow_failure: r.allowedFailure,
+      exit_code: r.result?.exitCode ?? null,
+      failure_reason: r.status === 'failed' ? (r.result?.failureReason ?? null) : null,
+      attempts: r.attempts,
+      duration_ms: r.durationMs,
+      ...(r.note && (r.status === 'skipped' || r.status === 'created' || r.status === 'manual' || r.status === 'running') ? { note: r.note } : {}),
+      ...(child ? { downstream_pipeline: { status: child.status, duration_ms: child.durationMs, jobs: jsonJobs(child) } } : {}),
+    };
+  });
+}
+
+/** Table rows: each job, and below a trigger job the jobs of its child pipeline. */
+function tableRows(result: LocalRunResult, path: string[]): Array<{ label: string; r: JobRecord; child?: LocalRunResult }> {
+  return result.jobs.flatMap((r) => {
+    const child = result.children.get(r.job.name);
+    const row = { label: labelOf(path, r.job.name), r, ...(child ? { child } : {}) };
+    return child ? [row, ...tableRows(child, [...path, r.job.name])] : [row];
+  });
 }
 
 const statusWord = (r: JobRecord): string => (r.status === 'failed' ? (r.allowedFailure ? `failed (allowed)${r.result?.exitCode !== undefined ? `, exit code ${r.result.exitCode}` : ''}` : `failed${r.result?.message ? `: ${r.result.message}` : ''}`) : r.status === 'success' ? 'succeeded' : r.status);

@@ -7,6 +7,7 @@ import {
   formatCiError,
   loadPipeline,
   planPipeline,
+  readTrigger,
   type CiError,
   type PipelineContext,
   type PlannedJob,
@@ -77,7 +78,7 @@ async function load(flags: Flags, forRun = false) {
   const loaded = forRun
     ? await (await import('../../ci/run/local.js')).loadPipelineCached({ files, entry, context: ctx, ...inputs, stateDir: (await import('../../ci/run/local.js')).ciStateDir(cwd) })
     : await loadPipeline({ files, entry, context: ctx, ...inputs });
-  return { cwd, ctx, loaded, entry };
+  return { cwd, ctx, loaded, entry, files };
 }
 
 function reportErrors(errors: CiError[], json: boolean): number {
@@ -92,7 +93,15 @@ const listRow = (j: PlannedJob) => ({
   when: j.when,
   allow_failure: j.allowFailureExitCodes ? { exit_codes: j.allowFailureExitCodes } : j.allowFailure,
   needs: j.needs ? j.needs.map((n) => n.job) : null,
+  ...triggerField(j),
 });
+
+/** Trigger jobs only: what they trigger (`{include: [...]}` or `{project}`) and their strategy. */
+function triggerField(j: PlannedJob) {
+  const t = readTrigger(j.config);
+  if (!t) return {};
+  return { trigger: { ...(t.kind === 'child' ? { include: t.include } : { project: t.project }), strategy: t.strategy ?? null } };
+}
 
 const COMMON_FLAGS = {
   cwd: { type: 'string', description: 'the project directory (default: the current directory)', valueName: 'DIR' },
@@ -122,12 +131,15 @@ export const ciCommands: CommandSpec[] = [
     usage: 'lint|list|run [JOB…] [--cwd DIR] [--json]',
     description: `Runs Slipway's CI engine locally, without a server.
   ci lint   validates the pipeline (YAML, includes, GitLab's schema, stages, needs,
-            extends); prints file:line: reason for each problem and exits 1 if any.
+            extends) and the child pipelines' files that trigger:include names; prints
+            file:line: reason for each problem and exits 1 if any.
   ci list   prints the jobs the pipeline would create after workflow:rules, rules,
-            only/except and parallel expansion ({name, stage, when, allow_failure, needs}).
+            only/except and parallel expansion ({name, stage, when, allow_failure, needs};
+            trigger jobs also have trigger: {include | project, strategy}).
   ci run    runs the pipeline (or the named jobs and what they need) on this machine:
             each job in a fresh copy of the work tree, sandboxed with bubblewrap when
-            available; exits 1 if a job that may not fail failed. See docs/ci.md.`,
+            available; trigger:include jobs run their child pipelines (jobs shown as
+            "trigger » job"); exits 1 if a job that may not fail failed. See docs/ci.md.`,
     examples: ['slipway ci run', 'slipway ci run test --variable DEBUG=1', 'slipway ci run --input environment=staging --input replicas=3', 'slipway ci run --manual deploy --json', 'slipway ci lint', 'slipway ci list --json --cwd ../web', 'slipway ci list --json --tag v1.2.0', 'slipway ci list --source merge_request_event --branch feature/x'],
     flags: { ...COMMON_FLAGS, ...RUN_FLAGS },
     minArgs: 1,
@@ -140,12 +152,20 @@ export const ciCommands: CommandSpec[] = [
       if (sub === 'run' && flags['no-sandbox'] !== true) void import('../../ci/run/shell-executor.js').then((m) => m.bwrapWorks());
       // …and compile the runner while git answers.
       if (sub === 'run') void import('./ci-run.js');
-      const { cwd, ctx, loaded, entry } = await load(flags, sub === 'run');
+      const { cwd, ctx, loaded, entry, files } = await load(flags, sub === 'run');
       if (loaded.errors.length) return reportErrors(loaded.errors, json);
       if (sub === 'run') return (await import('./ci-run.js')).ciRun({ cwd, flags, jobs: args.slice(1), ctx, loaded, entry });
       if (sub === 'lint') {
-        if (json) printJson({ valid: true, errors: [], files: loaded.files, jobs: loaded.jobs.length });
-        else out(`${loaded.files[0]} is valid (${loaded.jobs.length} job${loaded.jobs.length === 1 ? '' : 's'}, ${loaded.files.length} file${loaded.files.length === 1 ? '' : 's'}).`);
+        // Child pipelines' files too (GitLab would find their problems only when they run).
+        const children = await (await import('../../ci/load/child-configs.js')).lintChildPipelines(loaded, files, ctx);
+        const childErrors = children.flatMap((c) => c.errors);
+        if (childErrors.length) return reportErrors(childErrors, json);
+        const childList = children.map((c) => ({ job: c.job, files: c.files }));
+        if (json) printJson({ valid: true, errors: [], files: loaded.files, jobs: loaded.jobs.length, children: childList });
+        else {
+          const count = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
+          out(`${loaded.files[0]} is valid (${count(loaded.jobs.length, 'job')}, ${count(loaded.files.length, 'file')}${children.length ? `, ${count(children.length, 'child pipeline')}` : ''}).`);
+        }
         return 0;
       }
       const plan = planPipeline(loaded, ctx);

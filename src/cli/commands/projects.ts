@@ -28,6 +28,8 @@ export interface Job {
   log_url: string;
   retried?: boolean;
   scheduled_at?: string | null;
+  /** Trigger jobs: the child pipeline they made. */
+  downstream_pipeline?: { id: number; status: string } | null;
 }
 
 export interface Pipeline {
@@ -40,6 +42,8 @@ export interface Pipeline {
   errors: string[];
   web_url: string;
   created_at: string;
+  /** Child pipelines: the pipeline and trigger job that made them. */
+  parent_pipeline?: { id: number; job: { id: number; name: string } } | null;
   stages?: string[];
   jobs?: Job[];
 }
@@ -61,6 +65,8 @@ export function numberArg(arg: string | undefined, what: string): number {
 
 export const statusText = (status: string): string =>
   status === 'success' ? colour.green(status) : status === 'failed' ? colour.red(status) : status === 'running' || status === 'pending' ? colour.yellow(status) : status;
+
+const parentText = (p: Pipeline): string => (p.parent_pipeline ? `child of #${p.parent_pipeline.id} (job #${p.parent_pipeline.job.id} ${p.parent_pipeline.job.name})` : '');
 
 const seconds = (ms: number | null) => (ms === null ? '' : `${(ms / 1000).toFixed(1)}s`);
 
@@ -153,7 +159,7 @@ Slipway's CA) is set up for pushes. Same as: slipway git:remote -p PROJECT.`,
       if (flags.json) return printJson(pipelines);
       if (pipelines.length === 0) return out(`${project} has no pipelines yet: push a commit with a .gitlab-ci.yml.`);
       heading(`${project} pipelines`);
-      table(pipelines.map((p) => [`#${p.id}`, statusText(p.status), p.ref, p.sha.slice(0, 8), timeAndAgo(p.created_at)]));
+      table(pipelines.map((p) => [`#${p.id}`, statusText(p.status), p.ref, p.sha.slice(0, 8), timeAndAgo(p.created_at), parentText(p)]));
     },
   },
   {
@@ -208,13 +214,14 @@ variables (the highest precedence); --input gives values to the spec:inputs head
         [p.tag ? 'Tag' : 'Branch', p.ref],
         ['Commit', p.sha],
         ['Created', timeAndAgo(p.created_at)],
+        ...(p.parent_pipeline ? [['Parent', parentText(p)] as [string, string]] : []),
         ['URL', p.web_url],
       ]);
       for (const e of p.errors) out(colour.red(e));
       for (const stage of p.stages ?? []) {
         out();
         out(colour.bold(stage));
-        table((p.jobs ?? []).filter((j) => j.stage === stage).map((j) => [`  #${j.id}`, j.name, statusText(j.status) + (j.retried ? ' (retried)' : ''), j.failure_reason ?? '', seconds(j.duration_ms)]));
+        table((p.jobs ?? []).filter((j) => j.stage === stage).map((j) => [`  #${j.id}`, j.name, statusText(j.status) + (j.retried ? ' (retried)' : ''), j.failure_reason ?? '', seconds(j.duration_ms), j.downstream_pipeline ? `→ child pipeline #${j.downstream_pipeline.id} (${j.downstream_pipeline.status})` : '']));
       }
       return ['failed', 'canceled'].includes(p.status) ? 1 : 0;
     },

@@ -59,9 +59,9 @@ export class MergeRequestRecords {
     return query.executeTakeFirst();
   }
 
-  /** Pipelines run for the merge request (merge_request_event), newest first. */
+  /** Pipelines run for the merge request (merge_request_event), newest first; their child pipelines are the trigger jobs' business. */
   async pipelines(mr: MergeRequestRow): Promise<CiPipelineRow[]> {
-    return this.db.selectFrom('ci_pipelines').selectAll().where('merge_request_id', '=', mr.id).orderBy('number', 'desc').execute();
+    return this.db.selectFrom('ci_pipelines').selectAll().where('merge_request_id', '=', mr.id).where('parent_pipeline_id', 'is', null).orderBy('number', 'desc').execute();
   }
 
   /**
@@ -73,6 +73,7 @@ export class MergeRequestRecords {
       .selectFrom('ci_pipelines')
       .selectAll()
       .where('merge_request_id', '=', mr.id)
+      .where('parent_pipeline_id', 'is', null)
       .where('sha', '=', mr.head_sha)
       .orderBy('number', 'desc')
       .executeTakeFirst();
@@ -82,6 +83,7 @@ export class MergeRequestRecords {
       .selectAll()
       .where('project_id', '=', mr.project_id)
       .where('merge_request_id', 'is', null)
+      .where('parent_pipeline_id', 'is', null)
       .where('ref', '=', mr.source_branch)
       .where('tag', '=', 0)
       .where('sha', '=', mr.head_sha)

@@ -10,6 +10,7 @@ import { ciJobControl } from './008-ci-job-control.js';
 import { mergeRequests } from './009-merge-requests.js';
 import { flowAutomation } from './010-flow-automation.js';
 import { protectedBranchForcePush } from './011-protected-branch-force-push.js';
+import { childPipelines } from './012-child-pipelines.js';
 import { ciSchedules } from './013-ci-schedules.js';
 import { ciTriggerTokens } from './014-ci-trigger-tokens.js';
 
@@ -26,6 +27,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '009-merge-requests': mergeRequests,
   '010-flow-automation': flowAutomation,
   '011-protected-branch-force-push': protectedBranchForcePush,
+  '012-child-pipelines': childPipelines,
   '013-ci-schedules': ciSchedules,
   '014-ci-trigger-tokens': ciTriggerTokens,
 };
