@@ -104,6 +104,9 @@ export class DynoManager {
     // The old web dyno keeps taking traffic from the retiring set until its replacement is up.
     if (old && type === 'web') this.retiringSet(appId).add(old.dyno);
     const dyno = await this.launch(desired, type, index, command, size);
+    // The app was destroyed (or Slipway began shutting down) while this dyno started: nothing
+    // will ever stop it if it is not stopped now.
+    if (this.slots.get(appId) !== slots || this.shuttingDown) return void (await dyno.stop(this.o.stopTimeoutMs));
     const slot: Slot = { type, index, dyno, crashes: 0 };
     if (old) slots.splice(slots.indexOf(old), 1, slot);
     else slots.push(slot);
@@ -168,6 +171,7 @@ export class DynoManager {
     if (!desired || desired.release.id !== slot.dyno.info.releaseId) return void this.reconcile(appId);
     const info = slot.dyno.info;
     const dyno = await this.launch(desired, info.type, slot.index, info.command, info.size);
+    if (!this.slots.get(appId)?.includes(slot) || this.shuttingDown) return void (await dyno.stop(this.o.stopTimeoutMs));
     slot.dyno = dyno;
     this.watch(appId, slot);
     await dyno.waitUntilUp(this.o.bootTimeoutMs);

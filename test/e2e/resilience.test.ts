@@ -13,6 +13,14 @@ after(async () => {
 });
 
 /** Pids of processes whose environment names this app (dynos run with HEROKU_APP_NAME). */
+function commandLine(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ').trim();
+  } catch {
+    return '(gone)';
+  }
+}
+
 function dynoPids(app: string): number[] {
   const pids: number[] = [];
   for (const entry of readdirSync('/proc')) {
@@ -108,8 +116,12 @@ test('destroying an app stops its dynos and frees its name', async () => {
   assert.ok(pids.length > 0);
   const res = await s.api('DELETE', '/apps/sturdy');
   assert.equal(res.status, 200);
-  // Gone = no process of the app left (see above: pids get reused).
-  await waitFor('dynos gone', () => pids.every((pid) => !existsSync(`/proc/${pid}`) || !dynoPids('sturdy').includes(pid)), 15_000);
+  // Gone = no process of the app left (see above: pids get reused). A dyno that ignores SIGTERM
+  // is killed after the 30 s grace, so that is the bound; the message names what is left.
+  const left = () => pids.filter((pid) => existsSync(`/proc/${pid}`) && dynoPids('sturdy').includes(pid));
+  await waitFor('dynos gone', () => left().length === 0, 40_000).catch((err: Error) => {
+    throw new Error(`${err.message}; still running: ${left().map((pid) => `${pid} ${commandLine(pid)}`).join(', ')}`);
+  });
   assert.equal((await s.api('GET', '/apps/sturdy')).status, 404);
   assert.equal((await viaRouter(s, 'sturdy')).status === 200, false);
   const again = await s.api('POST', '/apps', { name: 'sturdy' });
