@@ -12,7 +12,7 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { Kysely } from 'kysely';
-import { directoryFiles, formatCiError, loadPipeline, planPipeline, type CiError, type MergeRequestContext, type PipelineContext, type PipelineSource } from '../ci/index.js';
+import { directoryFiles, formatCiError, loadPipeline, planPipeline, type CiError } from '../ci/index.js';
 import type { CiJobRow, CiPipelineRow, Database, ProjectRow } from '../store/schema.js';
 import type { OutputStore } from '../logs/output-store.js';
 import type { EventBus } from '../core/events.js';
@@ -27,10 +27,9 @@ import { failInterruptedJobs } from './ci-recovery.js';
 import { JobSlots } from './ci-slots.js';
 import { PipelineRunner, RunnerClosed, type RunnerHost } from './pipeline-runner.js';
 import { startBridge, type ChildHost } from './ci-children.js';
-import { commitFiles, commitInfo, defaultBranch, extractCommit, git } from './repository.js';
-import { fetchRemote, pipelineChanges } from './ci-context.js';
+import { commitFiles, extractCommit, git } from './repository.js';
+import { fetchRemote, newPipelineContext, type ContextRequest } from './ci-context.js';
 import { projectFileReader } from './project-includes.js';
-import { openMergeRequestRefs } from './merge-requests/open-refs.js';
 
 export { ciJobLogKey } from './ci-job-rows.js';
 
@@ -61,26 +60,14 @@ export interface CiServiceOptions {
 }
 
 /** What a new pipeline runs for: a pushed branch or tag, or a merge request's source branch. */
-export interface PipelineRequest {
-  project: ProjectRow;
-  repoDir: string;
+export interface PipelineRequest extends ContextRequest {
   /** The commit (any revision git can resolve to a commit). */
   revision: string;
-  /** The branch (or tag, with tag: true) the pipeline is for; an MR pipeline's source branch. */
-  refName: string;
-  tag?: boolean;
-  /** The previous tip of the ref, for `changes` (push pipelines). */
-  beforeSha?: string;
-  source: PipelineSource;
-  mergeRequest?: MergeRequestContext;
-  /** Pipeline variables (highest precedence). */
-  variables?: Record<string, string>;
   /** Inputs for the pipeline file's `spec:inputs` header (a pipeline run's). */
   inputs?: Record<string, unknown>;
   /** false: an invalid configuration records no pipeline, only says why (GitLab's API and "Run pipeline"). */
   saveOnErrors?: boolean;
   userId: string;
-  userEmail: string;
   out(line: string): void;
 }
 
@@ -186,7 +173,7 @@ export class CiService {
         out(`No ${ENTRY} in ${sha.slice(0, 8)} (${refName}): no pipeline.`);
         return undefined;
       }
-      const context = await this.context(input, sha, files);
+      const context = await newPipelineContext(this.o.db, this.o.baseUrl(), input, sha, files);
       const setup = await this.o.extensions?.pipelineSetup?.({ project, context });
       if (setup) Object.assign(context, { refProtected: setup.refProtected, projectVariables: setup.variables });
       const readProjectFile = projectFileReader(this.o.db, repoDir, input.userId);
@@ -259,32 +246,6 @@ export class CiService {
     } finally {
       rmSync(srcDir, { recursive: true, force: true });
     }
-  }
-
-  private async context(input: PipelineRequest, sha: string, files: string[]): Promise<PipelineContext> {
-    const { project, repoDir, refName } = input;
-    const commit = await commitInfo(repoDir, sha);
-    const before = input.beforeSha;
-    const mr = input.mergeRequest;
-    const openMergeRequests = input.tag ? [] : await openMergeRequestRefs(this.o.db, project.id, refName, `projects/${project.name}`);
-    return {
-      source: input.source,
-      ...(mr ? {} : input.tag ? { tag: refName } : { branch: refName }),
-      ...(mr ? { mergeRequest: mr } : {}),
-      ...(openMergeRequests.length ? { openMergeRequests } : {}),
-      sha,
-      beforeSha: before ?? '0000000000000000000000000000000000000000',
-      defaultBranch: await defaultBranch(repoDir),
-      projectPath: `projects/${project.name}`,
-      serverUrl: this.o.baseUrl(),
-      commitMessage: commit.message,
-      commitAuthor: commit.author,
-      commitTimestamp: commit.timestamp,
-      user: { login: input.userEmail, email: input.userEmail },
-      repositoryFiles: files,
-      ...(input.variables ? { variables: input.variables } : {}),
-      changes: pipelineChanges(repoDir, { sha, beforeSha: before, tag: input.tag === true, ...(mr ? { mergeRequest: mr } : {}) }),
-    };
   }
 
   /** Announces a pipeline's final status once it is stored (and a waiting trigger job looks at its child again). */

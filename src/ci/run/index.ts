@@ -1,7 +1,8 @@
 // Running pipelines: the Executor contract, the scheduler, the shell executor and the local
 // driver behind `slipway ci run`. Separate from ../index.ts so `ci lint`/`ci list` load none of it.
 export type { ExecutionRequest, Executor, FailureReason, JobRecord, JobResult, JobStatus, PipelineResult, PipelineStatus, SchedulerHooks } from './contract.js';
-export { Scheduler, retryPolicy, retryMatches, type AttemptContext, type RetryPolicy, type RunAttempt, type SchedulerOptions } from './scheduler.js';
+export { Scheduler, type AttemptContext, type RunAttempt, type SchedulerOptions } from './scheduler.js';
+export { retryPolicy, retryMatches, type RetryPolicy } from './retry.js';
 export { ShellExecutor, bwrapWorks, shellScript, type ShellExecutorOptions } from './shell-executor.js';
 export { artifactSources, artifactSpec, collectPaths, parseDotenv, type ArtifactSpec, type StoredArtifacts } from './artifacts.js';
 export { cacheSpecs, restoreCache, saveCache, type CacheSpec } from './cache.js';
