@@ -1,6 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import type { Kysely } from 'kysely';
-import type { Database, AppRow } from '../store/schema.js';
+import type { Database, AppRow, ProjectRow } from '../store/schema.js';
 import type { Account, AccountService } from '../auth/accounts.js';
 import type { AppService } from '../apps/apps.js';
 import type { DomainService } from '../apps/domains.js';
@@ -110,6 +110,13 @@ export async function appOf(deps: ApiDeps, request: FastifyRequest): Promise<{ a
   const { app: idOrName } = request.params as { app: string };
   const app = await deps.apps.resolve(actor, idOrName);
   return { actor, app };
+}
+
+/** The CI project named in the URL, after checking the caller may use it. */
+export async function projectOf(deps: ApiDeps, request: FastifyRequest): Promise<{ actor: Account; project: ProjectRow }> {
+  const actor = await actorOf(deps, request);
+  const project = await deps.projects.resolve(actor, (request.params as { project: string }).project);
+  return { actor, project };
 }
 
 /** id + email of an account, for nested `user`/`owner` fields. */

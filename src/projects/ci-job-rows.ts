@@ -28,9 +28,28 @@ export class ProjectLocks {
   }
 }
 
-export async function nextNumber(db: Kysely<Database>, table: 'ci_pipelines' | 'ci_jobs', projectId: string): Promise<number> {
+/** Tables whose rows are numbered per project (`#3`, schedule 2…). */
+type NumberedTable = 'ci_pipelines' | 'ci_jobs' | 'ci_schedules' | 'ci_trigger_tokens';
+
+export async function nextNumber(db: Kysely<Database>, table: NumberedTable, projectId: string): Promise<number> {
   const row = await db.selectFrom(table).select((eb) => eb.fn.max('number').as('max')).where('project_id', '=', projectId).executeTakeFirst();
   return Number(row?.max ?? 0) + 1;
+}
+
+/**
+ * Inserts a row under the project's next number, outside any project lock: an insert that
+ * lost the number to a racing one (the unique constraint) tries the next. Returns the number.
+ */
+export async function insertNumbered(db: Kysely<Database>, table: NumberedTable, projectId: string, insert: (number: number) => Promise<unknown>): Promise<number> {
+  for (let attempt = 0; ; attempt++) {
+    const number = await nextNumber(db, table, projectId);
+    try {
+      await insert(number);
+      return number;
+    } catch (err) {
+      if (attempt > 3 || !/unique|duplicate/i.test(String(err))) throw err;
+    }
+  }
 }
 
 /** The rows of a new pipeline's jobs, numbered from `firstNumber`. */

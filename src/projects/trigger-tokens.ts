@@ -10,6 +10,7 @@ import { forbidden, invalidParams, notFound, unauthorized } from '../core/errors
 import { newId, newSecret, now, sha256 } from '../core/ids.js';
 import type { CiPipelineRow, CiTriggerTokenRow, Database, ProjectRow } from '../store/schema.js';
 import type { CiService } from './ci.js';
+import { insertNumbered } from './ci-job-rows.js';
 import { runPipeline, type PipelineRunRequest } from './pipeline-runs.js';
 
 /** GitLab's prefix for trigger tokens, so secret scanners recognise them. */
@@ -35,26 +36,19 @@ export class TriggerTokenService {
   async create(project: ProjectRow, owner: Account, description: unknown): Promise<{ row: CiTriggerTokenRow; token: string }> {
     if (description !== undefined && (typeof description !== 'string' || description.length > 255)) throw invalidParams('description must be text of at most 255 characters.');
     const token = TRIGGER_TOKEN_PREFIX + newSecret(24);
-    for (let attempt = 0; ; attempt++) {
-      const last = await this.o.db.selectFrom('ci_trigger_tokens').select((eb) => eb.fn.max('number').as('n')).where('project_id', '=', project.id).executeTakeFirst();
-      const row: CiTriggerTokenRow = {
-        id: newId(),
-        project_id: project.id,
-        number: Number(last?.n ?? 0) + 1,
-        description: description ?? '',
-        token_hash: sha256(token),
-        token_hint: token.slice(-4),
-        owner_id: owner.id,
-        last_used_at: null,
-        created_at: now(),
-      };
-      try {
-        await this.o.db.insertInto('ci_trigger_tokens').values(row).execute();
-        return { row, token };
-      } catch (err) {
-        if (attempt > 3 || !/unique|duplicate/i.test(String(err))) throw err;
-      }
-    }
+    const row: CiTriggerTokenRow = {
+      id: newId(),
+      project_id: project.id,
+      number: 0,
+      description: description ?? '',
+      token_hash: sha256(token),
+      token_hint: token.slice(-4),
+      owner_id: owner.id,
+      last_used_at: null,
+      created_at: now(),
+    };
+    row.number = await insertNumbered(this.o.db, 'ci_trigger_tokens', project.id, (number) => this.o.db.insertInto('ci_trigger_tokens').values({ ...row, number }).execute());
+    return { row, token };
   }
 
   async remove(project: ProjectRow, number: number): Promise<CiTriggerTokenRow> {

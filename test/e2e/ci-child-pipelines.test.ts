@@ -4,11 +4,9 @@
 // child; a child waiting when Slipway restarts carries on. Real pushes, real jobs, API and CLI.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { CLI, startSlipway, waitFor, type Slipway } from '../helpers/slipway.js';
-import { exec, type ExecResult } from '../helpers/exec.js';
+import { startSlipway, waitFor, type Slipway } from '../helpers/slipway.js';
+import type { ExecResult } from '../helpers/exec.js';
+import { adminCli } from '../helpers/flow.js';
 import { ProjectRepo } from '../helpers/project-repo.js';
 
 let s: Slipway;
@@ -18,9 +16,7 @@ let cli: (...args: string[]) => Promise<ExecResult>;
 before(async () => {
   s = await startSlipway();
   repo = await ProjectRepo.create(s, 'ci-children');
-  const home = mkdtempSync(join(tmpdir(), 'slipway-cli-home-'));
-  const env = { HOME: home, SLIPWAY_CONFIG_DIR: join(home, 'config'), SLIPWAY_URL: s.url, SLIPWAY_API_KEY: s.apiKey, NO_COLOR: '1' };
-  cli = (...args) => exec(process.execPath, [CLI, ...args, '-p', 'ci-children'], { cwd: home, env });
+  cli = (...args) => adminCli(s, ...args, '-p', 'ci-children');
 });
 
 after(async () => {

@@ -9,9 +9,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openStore } from '../../src/store/db.js';
-import { CLI, startSlipway, waitFor, type Slipway } from '../helpers/slipway.js';
-import { exec, git } from '../helpers/exec.js';
-import { gitUrl } from '../helpers/flow.js';
+import { startSlipway, waitFor, type Slipway } from '../helpers/slipway.js';
+import { git } from '../helpers/exec.js';
+import { adminCli, gitUrl } from '../helpers/flow.js';
 import { ProjectRepo } from '../helpers/project-repo.js';
 
 let s: Slipway;
@@ -131,9 +131,7 @@ test('merging stops the environments its merge request pipelines deployed; the C
   const names = ['review/feat', 'preview/feat', 'branch/feat', 'review/other', 'preview/other', 'branch/other'];
   assert.deepEqual(Object.values(await states(api, names)), names.map(() => 'available'));
 
-  const home = mkdtempSync(join(tmpdir(), 'slipway-mre-cli-'));
-  const env = { HOME: home, SLIPWAY_CONFIG_DIR: join(home, 'config'), SLIPWAY_URL: s.url, SLIPWAY_API_KEY: s.apiKey, NO_COLOR: '1' };
-  const merged = await exec(process.execPath, [CLI, 'mr:merge', String(feat.mr.iid), '-p', p.name], { cwd: home, env });
+  const merged = await adminCli(s, 'mr:merge', String(feat.mr.iid), '-p', p.name);
   assert.equal(merged.code, 0, merged.stderr);
   assert.match(merged.stdout, /Fast-forwarded main/);
   assert.match(merged.stdout, /Stopping environment review\/feat: playing stop-review\./);

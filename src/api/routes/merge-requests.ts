@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { CiPipelineRow, MergeRequestRow, ProjectRow } from '../../store/schema.js';
 import type { ApiDeps } from '../context.js';
-import { actorOf, userRef } from '../context.js';
+import { projectOf, userRef } from '../context.js';
 import { invalidParams } from '../../core/errors.js';
 import { isDraft, labelsOf, mergeRequestNotFound, stateFilter, type MergeOptions, type Outcome } from '../../projects/merge-requests/index.js';
 
@@ -12,11 +12,6 @@ import { isDraft, labelsOf, mergeRequestNotFound, stateFilter, type MergeOptions
  * `messages` (pipelines started, warnings).
  */
 export function mergeRequestRoutes(app: FastifyInstance, deps: ApiDeps): void {
-  const projectOf = async (request: FastifyRequest) => {
-    const actor = await actorOf(deps, request);
-    const project = await deps.projects.resolve(actor, (request.params as { project: string }).project);
-    return { actor, project };
-  };
   const iidOf = (request: FastifyRequest): number => {
     const raw = (request.params as { iid: string }).iid;
     if (!/^[1-9]\d{0,9}$/.test(raw)) throw mergeRequestNotFound();
@@ -30,31 +25,31 @@ export function mergeRequestRoutes(app: FastifyInstance, deps: ApiDeps): void {
   const changed = async (project: ProjectRow, outcome: Outcome) => ({ ...(await mergeRequestJson(deps, project, outcome.mr)), messages: outcome.messages });
 
   app.post('/projects/:project/merge_requests', async (request, reply) => {
-    const { actor, project } = await projectOf(request);
+    const { actor, project } = await projectOf(deps, request);
     const outcome = await deps.mergeRequests.create(actor, project, bodyOf(request));
     reply.code(201);
     return changed(project, outcome);
   });
 
   app.get('/projects/:project/merge_requests', async (request) => {
-    const { project } = await projectOf(request);
+    const { project } = await projectOf(deps, request);
     const state = stateFilter((request.query as { state?: unknown }).state);
     const list = await deps.mergeRequests.list(project, state);
     return Promise.all(list.map((mr) => mergeRequestJson(deps, project, mr)));
   });
 
   app.get('/projects/:project/merge_requests/:iid', async (request) => {
-    const { project } = await projectOf(request);
+    const { project } = await projectOf(deps, request);
     return mergeRequestJson(deps, project, await deps.mergeRequests.get(project, iidOf(request)));
   });
 
   app.put('/projects/:project/merge_requests/:iid', async (request) => {
-    const { actor, project } = await projectOf(request);
+    const { actor, project } = await projectOf(deps, request);
     return changed(project, await deps.mergeRequests.update(actor, project, iidOf(request), bodyOf(request)));
   });
 
   const merge = async (request: FastifyRequest) => {
-    const { actor, project } = await projectOf(request);
+    const { actor, project } = await projectOf(deps, request);
     const outcome = await deps.mergeRequests.merge(actor, project, iidOf(request), mergeOptions(bodyOf(request)));
     return changed(project, outcome);
   };
@@ -62,17 +57,17 @@ export function mergeRequestRoutes(app: FastifyInstance, deps: ApiDeps): void {
   app.post('/projects/:project/merge_requests/:iid/merge', merge);
 
   app.post('/projects/:project/merge_requests/:iid/close', async (request) => {
-    const { actor, project } = await projectOf(request);
+    const { actor, project } = await projectOf(deps, request);
     return changed(project, await deps.mergeRequests.close(actor, project, iidOf(request)));
   });
 
   app.post('/projects/:project/merge_requests/:iid/reopen', async (request) => {
-    const { actor, project } = await projectOf(request);
+    const { actor, project } = await projectOf(deps, request);
     return changed(project, await deps.mergeRequests.reopen(actor, project, iidOf(request)));
   });
 
   app.get('/projects/:project/merge_requests/:iid/pipelines', async (request) => {
-    const { project } = await projectOf(request);
+    const { project } = await projectOf(deps, request);
     const mr = await deps.mergeRequests.get(project, iidOf(request));
     return (await deps.mergeRequests.pipelines(mr)).map((p) => pipelineRef(deps, project, p));
   });

@@ -1,8 +1,9 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { CiScheduleRow, ProjectRow } from '../../store/schema.js';
 import type { ApiDeps } from '../context.js';
-import { actorOf, userRef } from '../context.js';
+import { projectOf, userRef } from '../context.js';
 import { scheduleNotFound, type ScheduleChange } from '../../projects/schedules/service.js';
+import { pipelineJson } from './projects.js';
 
 /**
  * Pipeline schedules of a CI project, with GitLab's REST names and fields
@@ -10,10 +11,6 @@ import { scheduleNotFound, type ScheduleChange } from '../../projects/schedules/
  * Variables and inputs come with the schedule (GitLab has separate variable endpoints).
  */
 export function pipelineScheduleRoutes(app: FastifyInstance, deps: ApiDeps): void {
-  const projectOf = async (request: FastifyRequest) => {
-    const actor = await actorOf(deps, request);
-    return { actor, project: await deps.projects.resolve(actor, (request.params as { project: string }).project) };
-  };
   const numberOf = (request: FastifyRequest): number => {
     const raw = (request.params as { id: string }).id;
     if (!/^[1-9]\d{0,9}$/.test(raw)) throw scheduleNotFound();
@@ -22,39 +19,39 @@ export function pipelineScheduleRoutes(app: FastifyInstance, deps: ApiDeps): voi
   const body = (request: FastifyRequest) => (request.body ?? {}) as ScheduleChange;
 
   app.get('/projects/:project/pipeline_schedules', async (request) => {
-    const { project } = await projectOf(request);
+    const { project } = await projectOf(deps, request);
     return Promise.all((await deps.schedules.list(project)).map((s) => scheduleJson(deps, project, s)));
   });
 
   app.post('/projects/:project/pipeline_schedules', async (request, reply) => {
-    const { actor, project } = await projectOf(request);
+    const { actor, project } = await projectOf(deps, request);
     const schedule = await deps.schedules.create(project, actor, body(request));
     reply.code(201);
     return scheduleJson(deps, project, schedule);
   });
 
   app.get('/projects/:project/pipeline_schedules/:id', async (request) => {
-    const { project } = await projectOf(request);
+    const { project } = await projectOf(deps, request);
     return scheduleJson(deps, project, await deps.schedules.get(project, numberOf(request)));
   });
 
   app.put('/projects/:project/pipeline_schedules/:id', async (request) => {
-    const { project } = await projectOf(request);
+    const { project } = await projectOf(deps, request);
     return scheduleJson(deps, project, await deps.schedules.update(project, numberOf(request), body(request)));
   });
 
   app.delete('/projects/:project/pipeline_schedules/:id', async (request) => {
-    const { project } = await projectOf(request);
+    const { project } = await projectOf(deps, request);
     return scheduleJson(deps, project, await deps.schedules.remove(project, numberOf(request)));
   });
 
   app.post('/projects/:project/pipeline_schedules/:id/play', async (request, reply) => {
-    const { actor, project } = await projectOf(request);
+    const { actor, project } = await projectOf(deps, request);
     const { schedule, pipeline, messages } = await deps.schedules.play(project, numberOf(request), actor);
     reply.code(201);
     return {
       schedule: await scheduleJson(deps, project, schedule),
-      pipeline: { id: pipeline.number, ref: pipeline.ref, sha: pipeline.sha, source: pipeline.source, status: pipeline.status, web_url: deps.ci.pipelineUrl(project, pipeline.number) },
+      pipeline: pipelineJson(deps, project, pipeline),
       messages,
     };
   });

@@ -164,7 +164,8 @@ async function projectJson(deps: ApiDeps, p: ProjectRow) {
   };
 }
 
-function pipelineJson(deps: ApiDeps, project: ProjectRow, p: CiPipelineRow, upstream?: { pipeline: CiPipelineRow; job: CiJobRow }) {
+/** A pipeline as the API shows it (also for pipelines started by schedules and trigger tokens). */
+export function pipelineJson(deps: ApiDeps, project: ProjectRow, p: CiPipelineRow, upstream?: { pipeline: CiPipelineRow; job: CiJobRow }) {
   return {
     id: p.number,
     uuid: p.id,

@@ -1,8 +1,9 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { CiTriggerTokenRow, ProjectRow } from '../../store/schema.js';
 import type { ApiDeps } from '../context.js';
-import { actorOf, userRef } from '../context.js';
+import { projectOf, userRef } from '../context.js';
 import { formFields } from '../form-fields.js';
+import { pipelineJson } from './projects.js';
 import { projectNotFound } from '../../projects/projects.js';
 import { triggerTokenNotFound } from '../../projects/trigger-tokens.js';
 
@@ -12,25 +13,21 @@ import { triggerTokenNotFound } from '../../projects/trigger-tokens.js';
  * GitLab's `/api/v4/projects/{id}/trigger/pipeline`, where a job's `$CI_API_V4_URL` points.
  */
 export function triggerTokenRoutes(app: FastifyInstance, deps: ApiDeps): void {
-  const projectOf = async (request: FastifyRequest) => {
-    const actor = await actorOf(deps, request);
-    return { actor, project: await deps.projects.resolve(actor, (request.params as { project: string }).project) };
-  };
 
   app.get('/projects/:project/triggers', async (request) => {
-    const { project } = await projectOf(request);
+    const { project } = await projectOf(deps, request);
     return Promise.all((await deps.triggerTokens.list(project)).map((t) => tokenJson(deps, project, t)));
   });
 
   app.post('/projects/:project/triggers', async (request, reply) => {
-    const { actor, project } = await projectOf(request);
+    const { actor, project } = await projectOf(deps, request);
     const { row, token } = await deps.triggerTokens.create(project, actor, ((request.body ?? {}) as { description?: unknown }).description);
     reply.code(201);
     return { ...(await tokenJson(deps, project, row)), token };
   });
 
   app.delete('/projects/:project/triggers/:id', async (request) => {
-    const { project } = await projectOf(request);
+    const { project } = await projectOf(deps, request);
     const raw = (request.params as { id: string }).id;
     if (!/^[1-9]\d{0,9}$/.test(raw)) throw triggerTokenNotFound();
     return tokenJson(deps, project, await deps.triggerTokens.remove(project, Number(raw)));
@@ -44,19 +41,7 @@ export function triggerTokenRoutes(app: FastifyInstance, deps: ApiDeps): void {
     const fields = await formFields(request);
     const { pipeline, messages } = await deps.triggerTokens.trigger(project, fields.token, { ref: fields.ref, variables: fields.variables, inputs: fields.inputs });
     reply.code(201);
-    return {
-      id: pipeline.number,
-      uuid: pipeline.id,
-      project: { id: project.id, name: project.name },
-      ref: pipeline.ref,
-      tag: pipeline.tag === 1,
-      sha: pipeline.sha,
-      source: pipeline.source,
-      status: pipeline.status,
-      web_url: deps.ci.pipelineUrl(project, pipeline.number),
-      created_at: pipeline.created_at,
-      messages,
-    };
+    return { ...pipelineJson(deps, project, pipeline), messages };
   };
   app.post('/projects/:project/trigger/pipeline', trigger);
   app.post('/api/v4/projects/:project/trigger/pipeline', trigger);

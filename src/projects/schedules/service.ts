@@ -12,8 +12,9 @@ import { PlatformError, invalidParams, notFound } from '../../core/errors.js';
 import { newId, now } from '../../core/ids.js';
 import type { CiPipelineRow, CiScheduleRow, Database, ProjectRow } from '../../store/schema.js';
 import type { CiService } from '../ci.js';
+import { insertNumbered } from '../ci-job-rows.js';
 import { readInputs, readVariables, refName, resolveRef } from '../pipeline-runs.js';
-import { CronError, checkTimeZone, nextRun } from './cron.js';
+import { CronError, nextRun } from './cron.js';
 
 export interface ScheduleChange {
   description?: unknown;
@@ -56,14 +57,13 @@ export class ScheduleService {
 
   async create(project: ProjectRow, owner: Account, change: ScheduleChange): Promise<CiScheduleRow> {
     if (change.cron === undefined) throw invalidParams('A pipeline schedule needs a cron line, e.g. {"cron": "0 3 * * *"}.');
-    const repoDir = this.o.ci.repoDirOf(project);
     const stamp = now();
     const draft: CiScheduleRow = {
       id: newId(),
       project_id: project.id,
       number: 0,
       description: '',
-      ref: await refName(repoDir, change.ref),
+      ref: '',
       cron: '',
       cron_timezone: 'UTC',
       active: 1,
@@ -76,18 +76,10 @@ export class ScheduleService {
       created_at: stamp,
       updated_at: stamp,
     };
-    const row = await this.applied(project, draft, { ...change, ref: draft.ref });
-    // Numbers are per project; a racing create gets the unique constraint, and one more try.
-    for (let attempt = 0; ; attempt++) {
-      const last = await this.o.db.selectFrom('ci_schedules').select((eb) => eb.fn.max('number').as('n')).where('project_id', '=', project.id).executeTakeFirst();
-      row.number = Number(last?.n ?? 0) + 1;
-      try {
-        await this.o.db.insertInto('ci_schedules').values(row).execute();
-        return row;
-      } catch (err) {
-        if (attempt > 3 || !/unique|duplicate/i.test(String(err))) throw err;
-      }
-    }
+    // No ref given: the default branch (refName's default), checked like any other.
+    const row = await this.applied(project, draft, { ...change, ref: change.ref ?? null });
+    row.number = await insertNumbered(this.o.db, 'ci_schedules', project.id, (number) => this.o.db.insertInto('ci_schedules').values({ ...row, number }).execute());
+    return row;
   }
 
   async update(project: ProjectRow, number: number, change: ScheduleChange): Promise<CiScheduleRow> {
@@ -196,8 +188,9 @@ export class ScheduleService {
       row.description = change.description;
     }
     if (change.ref !== undefined) {
-      row.ref = await refName(this.o.ci.repoDirOf(project), change.ref);
-      await resolveRef(project, this.o.ci.repoDirOf(project), row.ref);
+      const repoDir = this.o.ci.repoDirOf(project);
+      row.ref = await refName(repoDir, change.ref);
+      await resolveRef(project, repoDir, row.ref);
     }
     if (change.cron !== undefined) {
       if (typeof change.cron !== 'string' || !change.cron.trim()) throw invalidParams('cron must be a cron line, e.g. "0 3 * * *" (every day at 03:00).');
@@ -217,7 +210,6 @@ export class ScheduleService {
       row.inputs = inputs ? JSON.stringify(inputs) : null;
     }
     try {
-      checkTimeZone(row.cron_timezone);
       const next = nextRun(row.cron, row.cron_timezone, new Date()).toISOString();
       row.next_run_at = row.active ? next : null;
     } catch (err) {
