@@ -158,7 +158,8 @@ test("config vars reach dynos and one-off dynos through their environment, never
   const command = 'echo "one-off sees ${#API_SECRET} ${#RUN_SECRET} ${#SLIPWAY_TEST_SERVER_SECRET}"; sleep 60';
   const run = await s.api('POST', '/apps/runner/dynos', { command, attach: false, env: { RUN_SECRET: extra } });
   assert.equal(run.status, 201, run.text);
-  await waitFor('the one-off output', async () => (await recentLogs(s, 'runner', 200, { dyno: run.body.name })).includes('one-off sees'), 30_000, 200);
+  // The output line, not the "Starting process with command …" line that quotes the script.
+  await waitFor('the one-off output', async () => /one-off sees \d+ \d+ \d+/.test(await recentLogs(s, 'runner', 200, { dyno: run.body.name })), 30_000, 200);
   const logs = await recentLogs(s, 'runner', 200, { dyno: run.body.name });
   assert.match(logs, new RegExp(`one-off sees ${secret.length} ${extra.length} 0`));
   assert.deepEqual(commandLinesWith(secret), []);
